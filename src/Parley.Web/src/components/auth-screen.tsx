@@ -1,0 +1,35 @@
+import { useState } from 'react';
+import { LogoIcon } from './icons';
+import { LoginForm } from './login-form';
+import { RegisterForm } from './register-form';
+
+type Mode = { kind: 'login'; userName?: string; notice?: string } | { kind: 'register' };
+
+export function AuthScreen() {
+  const [mode, setMode] = useState<Mode>({ kind: 'login' });
+  return (
+    <main className="flex min-h-dvh flex-col items-center justify-center bg-zinc-50 px-4 py-10">
+      <div className="mb-6 flex items-center gap-2 text-zinc-900">
+        <LogoIcon />
+        <span className="text-lg font-semibold tracking-tight">Parley</span>
+      </div>
+      <div className="w-full max-w-sm rounded-2xl border border-zinc-200 bg-white p-6 shadow-sm sm:p-8">
+        {mode.kind === 'login' ? (
+          <LoginForm
+            key={mode.userName ?? ''}
+            initialUserName={mode.userName}
+            notice={mode.notice}
+            onShowRegister={() => setMode({ kind: 'register' })}
+          />
+        ) : (
+          <RegisterForm
+            onShowLogin={() => setMode({ kind: 'login' })}
+            onRegistered={(userName) =>
+              setMode({ kind: 'login', userName, notice: `Account ${userName} created. Log in to start chatting.` })
+            }
+          />
+        )}
+      </div>
+    </main>
+  );
+}

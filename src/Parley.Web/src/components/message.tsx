@@ -1,0 +1,59 @@
+import { memo } from 'react';
+import type { Message as MessageModel } from '../lib/types';
+import { LogoIcon } from './icons';
+import { Markdown } from './markdown';
+
+function StatusNote({ status }: { status: MessageModel['status'] }) {
+  if (status === 'cancelled') return <p className="mt-1 text-xs text-zinc-500">Stopped</p>;
+  if (status === 'failed') return <p className="mt-1 text-xs text-red-700">The reply failed.</p>;
+  return null;
+}
+
+function Typing() {
+  return (
+    <span className="inline-flex items-center gap-1 py-2" role="status" aria-label="Assistant is replying">
+      <span className="typing-dot" />
+      <span className="typing-dot" />
+      <span className="typing-dot" />
+    </span>
+  );
+}
+
+/** One message: user text as plain text (whitespace kept), assistant text as sanitized markdown. */
+export const Message = memo(function Message({ message }: { message: MessageModel }) {
+  if (message.role === 'user') {
+    return (
+      <article
+        aria-label="Your message"
+        data-testid="message"
+        data-role="user"
+        data-status={message.status}
+        className="flex justify-end"
+      >
+        <div
+          className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${message.status === 'pending' ? 'opacity-70' : ''}`}
+        >
+          {message.content}
+        </div>
+      </article>
+    );
+  }
+  const waiting = message.status === 'pending' && message.content === '';
+  return (
+    <article
+      aria-label="Assistant message"
+      data-testid="message"
+      data-role="assistant"
+      data-status={message.status}
+      className="flex gap-3"
+    >
+      <div className="mt-0.5 shrink-0 text-zinc-900">
+        <LogoIcon width={24} height={24} />
+      </div>
+      <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
+        {waiting ? <Typing /> : <Markdown>{message.content}</Markdown>}
+        <StatusNote status={message.status} />
+      </div>
+    </article>
+  );
+});

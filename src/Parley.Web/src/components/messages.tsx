@@ -1,0 +1,102 @@
+import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useScrollToBottom } from '../hooks/use-scroll-to-bottom';
+import type { Message as MessageModel } from '../lib/types';
+import { ArrowDownIcon, LogoIcon } from './icons';
+import { Message } from './message';
+
+interface MessagesProps {
+  messages: MessageModel[];
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  onLoadOlder: () => void;
+  /** Changes whenever the user sends: the view jumps to the bottom and follows the reply again. */
+  sendCount: number;
+}
+
+/** Load older messages when the user scrolls this close (px) to the top. */
+const LOAD_OLDER_AT = 120;
+
+export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCount }: MessagesProps) {
+  const { containerRef, isAtBottom, scrollToBottom, onScroll, onWheel } = useScrollToBottom<HTMLDivElement>();
+  // Distance from the bottom before older messages were prepended, to keep the view still.
+  const anchorRef = useRef<number | null>(null);
+  const firstId = messages[0]?.id;
+
+  function loadOlder() {
+    const el = containerRef.current;
+    if (!hasOlder || loadingOlder) return;
+    if (el) anchorRef.current = el.scrollHeight - el.scrollTop;
+    onLoadOlder();
+  }
+
+  function handleScroll() {
+    onScroll();
+    const el = containerRef.current;
+    if (el && el.scrollTop < LOAD_OLDER_AT) loadOlder();
+  }
+
+  useLayoutEffect(() => {
+    const el = containerRef.current;
+    if (el && anchorRef.current !== null) {
+      el.scrollTop = el.scrollHeight - anchorRef.current;
+      anchorRef.current = null;
+    }
+  }, [firstId, containerRef]);
+
+  // A first page too short to scroll cannot be scrolled up: fetch older pages until it can.
+  useEffect(() => {
+    const el = containerRef.current;
+    if (el && el.clientHeight > 0 && el.scrollHeight <= el.clientHeight && hasOlder && !loadingOlder) onLoadOlder();
+  }, [messages.length, hasOlder, loadingOlder, onLoadOlder, containerRef]);
+
+  useEffect(() => {
+    if (sendCount > 0) scrollToBottom();
+  }, [sendCount, scrollToBottom]);
+
+  return (
+    <div className="relative min-h-0 flex-1">
+      <div
+        ref={containerRef}
+        onScroll={handleScroll}
+        onWheel={onWheel}
+        className="h-full overflow-y-auto overscroll-contain"
+        data-testid="messages"
+      >
+        <div className="mx-auto flex w-full max-w-3xl flex-col gap-6 px-4 pt-6 pb-8 sm:px-6">
+          {hasOlder && (
+            <div className="flex justify-center">
+              <button type="button" onClick={loadOlder} disabled={loadingOlder} className="btn-ghost text-xs">
+                {loadingOlder ? 'Loading older messages…' : 'Load older messages'}
+              </button>
+            </div>
+          )}
+          {messages.length === 0 ? (
+            <div className="flex flex-col items-center gap-3 pt-[18vh] text-center">
+              <LogoIcon width={40} height={40} className="text-zinc-900" />
+              <h2 className="text-2xl font-semibold tracking-tight text-zinc-900">How can I help you today?</h2>
+              <p className="max-w-sm text-sm text-zinc-500">
+                Ask anything. Replies stream in as they are written; you can stop them at any time.
+              </p>
+            </div>
+          ) : (
+            <div role="log" aria-label="Messages" aria-live="polite" className="flex flex-col gap-6">
+              {messages.map((message) => (
+                <Message key={message.id} message={message} />
+              ))}
+            </div>
+          )}
+        </div>
+      </div>
+      {!isAtBottom && messages.length > 0 && (
+        <button
+          type="button"
+          onClick={scrollToBottom}
+          aria-label="Scroll to latest message"
+          className="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full border border-zinc-200 bg-white p-2 text-zinc-700 shadow-md hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
+        >
+          <ArrowDownIcon />
+        </button>
+      )}
+    </div>
+  );
+}

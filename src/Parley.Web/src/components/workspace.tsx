@@ -1,0 +1,194 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useConversations } from '../hooks/use-conversations';
+import { useApi } from '../lib/api-context';
+import { describeError } from '../lib/errors';
+import { conversationIdFromPath, conversationPath, navigate, usePathname } from '../lib/router';
+import type { Conversation } from '../lib/types';
+import { Chat } from './chat';
+import { ErrorBanner } from './error-banner';
+import { MenuIcon } from './icons';
+import { Sidebar, displayTitle } from './sidebar';
+import { TokenBalance } from './token-balance';
+
+/** The signed-in app: sidebar, header with the token balance, and the selected conversation. */
+export function Workspace() {
+  const api = useApi();
+  const pathname = usePathname();
+  const conversationId = conversationIdFromPath(pathname);
+  const conversations = useConversations();
+  const { refresh: refreshConversation, moveToTop, replace, remove } = conversations;
+
+  const [userName, setUserName] = useState<string | null>(null);
+  const [balance, setBalance] = useState<number | null>(null);
+  const [costPerMessage, setCostPerMessage] = useState<number | null>(null);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fallbackConversation, setFallbackConversation] = useState<Conversation | null>(null);
+
+  // A new chat is created on its first send. The Chat that created it keeps its React key under the
+  // new URL (an alias), so the reply keeps streaming into the same component instead of a fresh one.
+  const [draftKey, setDraftKey] = useState(0);
+  const aliases = useRef(new Map<string, string>());
+  const chatKey = conversationId ? (aliases.current.get(conversationId) ?? `c:${conversationId}`) : `new:${draftKey}`;
+
+  const refreshBalance = useCallback(() => {
+    api.balance().then(
+      (b) => {
+        setBalance(b.tokenBalance);
+        setCostPerMessage(b.costPerMessage);
+      },
+      (caught: unknown) => console.warn('Could not refresh the token balance', caught),
+    );
+  }, [api]);
+
+  useEffect(() => {
+    let active = true;
+    api.me().then(
+      (user) => {
+        if (!active) return;
+        setUserName(user.userName);
+        setBalance((current) => current ?? user.tokenBalance);
+      },
+      (caught: unknown) => active && setError(describeError(caught)),
+    );
+    refreshBalance();
+    return () => {
+      active = false;
+    };
+  }, [api, refreshBalance]);
+
+  const selected =
+    conversations.items.find((c) => c.id === conversationId) ??
+    (fallbackConversation?.id === conversationId ? fallbackConversation : null);
+
+  // A deep link to a conversation not on the sidebar's first page still gets its title.
+  useEffect(() => {
+    if (!conversationId || conversations.status !== 'ready') return;
+    if (conversations.items.some((c) => c.id === conversationId)) return;
+    let active = true;
+    api.getConversation(conversationId).then(
+      (c) => active && setFallbackConversation(c),
+      () => active && setFallbackConversation(null), // The chat pane reports a missing conversation.
+    );
+    return () => {
+      active = false;
+    };
+  }, [api, conversationId, conversations.status, conversations.items]);
+
+  useEffect(() => {
+    document.title = selected ? `${displayTitle(selected)} · Parley` : 'Parley';
+  }, [selected]);
+
+  const onConversationCreated = useCallback(
+    (conversation: Conversation) => {
+      aliases.current.set(conversation.id, `new:${draftKey}`);
+      moveToTop(conversation);
+      navigate(conversationPath(conversation.id));
+      // The next "/" (new chat, or Back) must be a fresh chat, not this one.
+      setDraftKey((k) => k + 1);
+    },
+    [draftKey, moveToTop],
+  );
+
+  const startNewChat = useCallback(() => {
+    setDraftKey((k) => k + 1);
+    navigate('/');
+    setSidebarOpen(false);
+  }, []);
+
+  const select = useCallback((id: string) => {
+    navigate(conversationPath(id));
+    setSidebarOpen(false);
+  }, []);
+
+  const rename = useCallback(
+    async (id: string, title: string) => {
+      try {
+        replace(await api.renameConversation(id, title));
+      } catch (caught) {
+        setError(`Could not rename the conversation. ${describeError(caught)}`);
+      }
+    },
+    [api, replace],
+  );
+
+  const deleteConversation = useCallback(
+    async (id: string) => {
+      try {
+        await api.deleteConversation(id);
+        remove(id);
+        if (id === conversationId) navigate('/', { replace: true });
+      } catch (caught) {
+        setError(`Could not delete the conversation. ${describeError(caught)}`);
+      }
+    },
+    [api, conversationId, remove],
+  );
+
+  const logout = useCallback(() => {
+    navigate('/', { replace: true });
+    void api.logout();
+  }, [api]);
+
+  return (
+    <div className="flex h-dvh overflow-hidden bg-white">
+      <Sidebar
+        conversations={conversations.items}
+        status={conversations.status}
+        hasMore={conversations.nextCursor !== null}
+        loadingMore={conversations.loadingMore}
+        selectedId={conversationId}
+        userName={userName}
+        open={sidebarOpen}
+        onClose={() => setSidebarOpen(false)}
+        onLoadMore={conversations.loadMore}
+        onRetry={conversations.reload}
+        onNew={startNewChat}
+        onSelect={select}
+        onRename={rename}
+        onDelete={deleteConversation}
+        onLogout={logout}
+      />
+      <main className="flex min-w-0 flex-1 flex-col">
+        <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
+          <button
+            type="button"
+            onClick={() => setSidebarOpen(true)}
+            aria-label="Open sidebar"
+            aria-expanded={sidebarOpen}
+            aria-controls="sidebar"
+            data-testid="sidebar-toggle"
+            className="icon-button size-9 md:hidden"
+          >
+            <MenuIcon />
+          </button>
+          <h1 className="min-w-0 flex-1 truncate text-[15px] font-medium text-zinc-800" data-testid="conversation-title">
+            {conversationId ? (selected ? displayTitle(selected) : '') : 'New chat'}
+          </h1>
+          <TokenBalance balance={balance} costPerMessage={costPerMessage} />
+        </header>
+        {(error || conversations.error) && (
+          <div className="px-3 pt-3 sm:px-6">
+            <ErrorBanner
+              className="mx-auto w-full max-w-3xl"
+              message={error ?? conversations.error ?? ''}
+              onDismiss={() => {
+                setError(null);
+                conversations.dismissError();
+              }}
+            />
+          </div>
+        )}
+        <Chat
+          key={chatKey}
+          conversationId={conversationId}
+          onConversationCreated={onConversationCreated}
+          onActivity={refreshConversation}
+          onBalance={setBalance}
+          onRefreshBalance={refreshBalance}
+          outOfTokens={balance !== null && costPerMessage !== null && balance < costPerMessage}
+        />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,233 @@
+import { NetworkError, SessionExpiredError, isAbortError, toApiError } from './errors';
+import { SessionStore } from './session';
+import { readChatEvents } from './sse';
+import type {
+  Balance,
+  ChatEvent,
+  Conversation,
+  Message,
+  Page,
+  SendResult,
+  TokenPair,
+  User,
+} from './types';
+
+type Fetch = typeof fetch;
+
+export interface MessagePageQuery {
+  limit?: number;
+  cursor?: string;
+  from?: 'start' | 'end';
+}
+
+/** Refresh this long before the access token's stated expiry, to absorb clock skew. */
+const EXPIRY_MARGIN_MS = 10_000;
+
+function query(params: { [key: string]: string | number | undefined }): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+function jsonInit(method: string, body?: unknown): RequestInit {
+  return body === undefined
+    ? { method }
+    : { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/**
+ * The Parley REST API. Authenticated calls carry the access token; a 401 triggers one refresh
+ * (shared by all calls that hit 401 at the same time) and one retry; a failed refresh ends the session.
+ */
+export class ApiClient {
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(
+    readonly session: SessionStore,
+    private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  // ---- auth ----
+
+  register(body: { userName: string; email?: string; password: string }): Promise<User> {
+    return this.publicJson<User>('/api/auth/register', jsonInit('POST', body));
+  }
+
+  async login(userName: string, password: string): Promise<void> {
+    const pair = await this.publicJson<TokenPair>('/api/auth/login', jsonInit('POST', { userName, password }));
+    this.session.set(pair);
+  }
+
+  /** Revokes the refresh token on the server (best effort) and always ends the local session. */
+  async logout(): Promise<void> {
+    const current = this.session.get();
+    this.session.clear();
+    if (!current) return;
+    try {
+      await this.fetchImpl('/api/auth/logout', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${current.accessToken}` },
+        body: JSON.stringify({ refreshToken: current.refreshToken }),
+      });
+    } catch {
+      // Offline: the refresh token simply expires on the server.
+    }
+  }
+
+  me(): Promise<User> {
+    return this.json<User>('/api/users/me');
+  }
+
+  balance(): Promise<Balance> {
+    return this.json<Balance>('/api/users/me/balance');
+  }
+
+  // ---- conversations ----
+
+  listConversations(params: { limit?: number; cursor?: string } = {}): Promise<Page<Conversation>> {
+    return this.json<Page<Conversation>>(`/api/conversations${query(params)}`);
+  }
+
+  createConversation(title?: string): Promise<Conversation> {
+    return this.json<Conversation>('/api/conversations', jsonInit('POST', title ? { title } : {}));
+  }
+
+  getConversation(id: string): Promise<Conversation> {
+    return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`);
+  }
+
+  renameConversation(id: string, title: string): Promise<Conversation> {
+    return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, jsonInit('PATCH', { title }));
+  }
+
+  deleteConversation(id: string): Promise<void> {
+    return this.json<void>(`/api/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  // ---- messages ----
+
+  /** A page of messages, oldest first. With a cursor, the cursor alone decides the direction. */
+  listMessages(conversationId: string, params: MessagePageQuery = {}): Promise<Page<Message>> {
+    const q = params.cursor ? { limit: params.limit, cursor: params.cursor } : { ...params };
+    return this.json<Page<Message>>(`/api/conversations/${encodeURIComponent(conversationId)}/messages${query(q)}`);
+  }
+
+  /**
+   * Sends one turn and streams it. Errors before the server accepts the turn are thrown as ApiError
+   * (402, 429, 400…); after that they arrive as `error` events.
+   */
+  async streamMessage(
+    conversationId: string,
+    content: string,
+    clientMessageId: string,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent>> {
+    const init = jsonInit('POST', { content, clientMessageId });
+    init.headers = { ...init.headers, Accept: 'text/event-stream' };
+    if (signal) init.signal = signal;
+    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, init);
+    if (!response.ok) throw await toApiError(response);
+
+    const type = response.headers.get('content-type') ?? '';
+    if (type.includes('text/event-stream') && response.body) return readChatEvents(response.body);
+    // A server that answers a streaming request with plain JSON still gives a complete turn.
+    const result = (await response.json()) as SendResult;
+    return (async function* () {
+      yield { type: 'user', userMessage: result.userMessage, tokenBalance: result.tokenBalance } satisfies ChatEvent;
+      yield { type: 'delta', text: result.assistantMessage.content } satisfies ChatEvent;
+      yield {
+        type: 'assistant',
+        assistantMessage: result.assistantMessage,
+        tokenBalance: result.tokenBalance,
+      } satisfies ChatEvent;
+    })();
+  }
+
+  // ---- plumbing ----
+
+  private async raw(path: string, init: RequestInit, accessToken?: string): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (!headers.has('Accept')) headers.set('Accept', 'application/json');
+    if (accessToken) headers.set('Authorization', `Bearer ${accessToken}`);
+    try {
+      return await this.fetchImpl(path, { ...init, headers });
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      throw new NetworkError(error);
+    }
+  }
+
+  /** fetch with the access token, refreshing it once on 401. */
+  async authorized(path: string, init: RequestInit = {}): Promise<Response> {
+    let session = this.session.get();
+    if (!session) throw new SessionExpiredError();
+    if (this.now() >= session.expiresAt - EXPIRY_MARGIN_MS) {
+      if (!(await this.refresh(session.accessToken))) throw new SessionExpiredError();
+      session = this.session.get();
+      if (!session) throw new SessionExpiredError();
+    }
+
+    const response = await this.raw(path, init, session.accessToken);
+    if (response.status !== 401) return response;
+
+    if (!(await this.refresh(session.accessToken))) throw new SessionExpiredError();
+    const renewed = this.session.get();
+    if (!renewed) throw new SessionExpiredError();
+    const retried = await this.raw(path, init, renewed.accessToken);
+    if (retried.status === 401) {
+      this.session.clear();
+      throw new SessionExpiredError();
+    }
+    return retried;
+  }
+
+  /**
+   * Exchanges the refresh token for a new pair. Concurrent callers share one request; a caller whose
+   * stale token was already replaced gets `true` at once. Resolves false (and ends the session) when the
+   * server rejects the refresh token; a network failure is thrown and keeps the session.
+   */
+  refresh(staleAccessToken?: string): Promise<boolean> {
+    const current = this.session.get();
+    if (!current) return Promise.resolve(false);
+    if (staleAccessToken !== undefined && current.accessToken !== staleAccessToken) return Promise.resolve(true);
+    if (this.refreshing) return this.refreshing;
+
+    this.refreshing = (async () => {
+      try {
+        const response = await this.raw('/api/auth/refresh', jsonInit('POST', { refreshToken: current.refreshToken }));
+        if (response.ok) {
+          this.session.set((await response.json()) as TokenPair);
+          return true;
+        }
+        if (response.status >= 500 || response.status === 429) throw await toApiError(response);
+        this.session.clear();
+        return false;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+    return this.readJson<T>(await this.authorized(path, init));
+  }
+
+  private async publicJson<T>(path: string, init: RequestInit): Promise<T> {
+    return this.readJson<T>(await this.raw(path, init));
+  }
+
+  private async readJson<T>(response: Response): Promise<T> {
+    if (!response.ok) throw await toApiError(response);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** The app's client; tests build their own with a fake fetch. */
+export const api = new ApiClient(new SessionStore());

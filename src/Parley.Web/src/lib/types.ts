@@ -1,0 +1,75 @@
+// Shapes of the Parley REST API (JSON, camelCase).
+
+export interface User {
+  id: string;
+  userName: string;
+  email: string | null;
+  tokenBalance: number;
+  createdAt: string;
+}
+
+export interface Balance {
+  tokenBalance: number;
+  costPerMessage: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: string;
+  /** Lifetime of the access token in seconds. */
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string | null;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+export type MessageRole = 'user' | 'assistant';
+export type MessageStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  sequence: number;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  createdAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface SendResult {
+  userMessage: Message;
+  assistantMessage: Message;
+  tokenBalance: number;
+}
+
+/** RFC 9457 problem details, as the server sends them. */
+export interface ProblemDetails {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  instance?: string;
+  /** Field errors keyed by camelCase field name. */
+  errors?: Record<string, string[]>;
+  traceId?: string;
+}
+
+/** One event of a streamed chat turn (see lib/sse.ts). */
+export type ChatEvent =
+  | { type: 'user'; userMessage: Message; tokenBalance: number }
+  | { type: 'delta'; text: string }
+  | { type: 'assistant'; assistantMessage: Message; tokenBalance: number }
+  | { type: 'error'; problem: ProblemDetails }
+  /** A known event whose data could not be understood; the stream goes on. */
+  | { type: 'invalid'; event: string; data: string; reason: string };
