@@ -1,0 +1,418 @@
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Engine;
+
+/// <summary>
+/// The single owner of one conversation on this node: a bounded mailbox (a <see cref="Channel{T}"/>) of turns, drained
+/// by at most one task at a time, so the conversation's turns run one after another in arrival order, each seeing the
+/// context that every earlier turn left. The actor holds the conversation's <see cref="ConversationContext"/>, loading
+/// it from the database on first use and again after any version conflict.
+/// </summary>
+/// <remarks>
+/// No task is parked on an idle actor: the drain loop is started when a turn arrives and ends when the mailbox is
+/// empty, so a resident conversation costs only its context and an empty channel.
+/// </remarks>
+internal sealed partial class ConversationActor
+{
+    private const int MaxConflictRetries = 8;
+    private const int MaxCompleteAttempts = 3;
+    private static readonly TimeSpan PendingGrace = TimeSpan.FromSeconds(10);
+
+    private readonly Guid _id;
+    private readonly ConversationEngine _engine;
+    private readonly Channel<TurnWork> _mailbox;
+    private readonly Lock _gate = new();
+    private ConversationContext? _context;
+    private volatile bool _stale;
+    private bool _running;
+    private bool _evicted;
+    private long _lastUsed;
+
+    public ConversationActor(Guid id, ConversationEngine engine)
+    {
+        _id = id;
+        _engine = engine;
+        _mailbox = Channel.CreateBounded<TurnWork>(new BoundedChannelOptions(engine.Options.MailboxCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _lastUsed = engine.Time.GetTimestamp();
+    }
+
+    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the last enqueue or finished turn.</summary>
+    public long LastUsed => Volatile.Read(ref _lastUsed);
+
+    public EnqueueResult TryEnqueue(TurnWork work)
+    {
+        lock (_gate)
+        {
+            if (_evicted)
+            {
+                return EnqueueResult.Evicted;
+            }
+
+            if (!_mailbox.Writer.TryWrite(work))
+            {
+                return EnqueueResult.Full;
+            }
+
+            Touch();
+            if (!_running)
+            {
+                _running = true;
+                ThreadPool.UnsafeQueueUserWorkItem(static actor => _ = actor.DrainAsync(), this, preferLocal: false);
+            }
+        }
+
+        return EnqueueResult.Enqueued;
+    }
+
+    /// <summary>Marks the actor evicted if it is idle (nothing running or queued); an evicted actor accepts no more turns.</summary>
+    public bool TryEvict()
+    {
+        lock (_gate)
+        {
+            if (_running || _mailbox.Reader.Count > 0)
+            {
+                return false;
+            }
+
+            _evicted = true;
+            _context = null;
+            return true;
+        }
+    }
+
+    /// <summary>Makes the next turn reload the context from the database (e.g. after the conversation was deleted).</summary>
+    public void Invalidate() => _stale = true;
+
+    private void Touch() => Volatile.Write(ref _lastUsed, _engine.Time.GetTimestamp());
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            while (_mailbox.Reader.TryRead(out var work))
+            {
+                await ProcessAsync(work);
+                Touch();
+            }
+
+            lock (_gate)
+            {
+                if (_mailbox.Reader.Count == 0)
+                {
+                    _running = false;
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task ProcessAsync(TurnWork work)
+    {
+        try
+        {
+            if (work.Request is null)
+            {
+                if (await GetContextAsync() is { PendingNodeId: not null } context)
+                {
+                    await SettlePendingAsync(context);
+                }
+            }
+            else
+            {
+                await RunTurnAsync(work, work.Request);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Unknown state: forget the context so the next turn rebuilds it from what is durable.
+            _context = null;
+            LogTurnCrashed(_engine.Logger, ex, _id);
+            work.Emit(new TurnFailed(TurnError.Unavailable, "The message could not be processed; nothing was charged unless it was stored."));
+        }
+        finally
+        {
+            work.Finish();
+        }
+    }
+
+    private async Task<ConversationContext?> GetContextAsync()
+    {
+        if (_stale)
+        {
+            _stale = false;
+            _context = null;
+        }
+
+        if (_context is not null)
+        {
+            _engine.Metrics.ContextHit();
+            return _context;
+        }
+
+        _engine.Metrics.ContextMiss();
+        var snapshot = await _engine.Store.LoadAsync(_id, _engine.Options.ContextWindowMessages, CancellationToken.None);
+        _context = snapshot is null ? null : ConversationContext.From(snapshot, _engine.Options);
+        return _context;
+    }
+
+    private async Task RunTurnAsync(TurnWork work, TurnRequest request)
+    {
+        var conflicts = 0;
+        var waits = 0;
+        while (true)
+        {
+            if (work.Aborted.IsCancellationRequested)
+            {
+                work.Emit(new TurnFailed(TurnError.Cancelled, "The request was cancelled before the message was stored."));
+                return;
+            }
+
+            var context = await GetContextAsync();
+            if (context is null || context.UserId != request.UserId)
+            {
+                work.Emit(new TurnFailed(TurnError.NotFound, "The conversation does not exist."));
+                return;
+            }
+
+            if (context.PendingNodeId is { } pendingNode)
+            {
+                // The previous turn has no reply yet. Ours (a crash before its second commit) or abandoned: settle it.
+                // Another node's live turn: wait for it, re-reading the database.
+                if (pendingNode == _engine.Options.NodeId || IsAbandoned(context.PendingMessage!))
+                {
+                    await SettlePendingAsync(context);
+                    continue;
+                }
+
+                _context = null;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(25 << Math.Min(waits++, 5), 500)), _engine.Time, CancellationToken.None);
+                continue;
+            }
+
+            if (request.ClientMessageId is { } key && context.FindTurn(key) is { } earlier)
+            {
+                await ReplayAsync(work, request, earlier);
+                return;
+            }
+
+            var now = _engine.Time.GetUtcNow().UtcDateTime;
+            var userMessage = new StoredMessage(
+                Guid.CreateVersion7(now), _id, context.LastSequence + 1, MessageRoles.User, request.Content,
+                MessageStatuses.Pending, request.ClientMessageId, now);
+            var outcome = await _engine.Store.AcceptAsync(
+                new AcceptTurn(request.UserId, context.Version, userMessage, _engine.Options.CostPerMessage, _engine.Options.NodeId,
+                    context.HasTitle ? null : TitleFrom(request.Content)),
+                CancellationToken.None);
+
+            switch (outcome.Status)
+            {
+                case AcceptStatus.Accepted:
+                    context.Accept(userMessage, _engine.Options.NodeId);
+                    work.Emit(new UserMessageStored(userMessage, outcome.TokenBalance));
+                    await GenerateAndCompleteAsync(context, userMessage, work, outcome.TokenBalance);
+                    return;
+
+                case AcceptStatus.InsufficientBalance:
+                    work.Emit(new TurnFailed(TurnError.InsufficientBalance,
+                        $"The token balance does not cover a message ({_engine.Options.CostPerMessage} tokens).",
+                        await _engine.Store.GetBalanceAsync(request.UserId, CancellationToken.None)));
+                    return;
+
+                case AcceptStatus.DuplicateClientMessageId:
+                    var stored = await _engine.Store.FindTurnAsync(_id, request.ClientMessageId!, CancellationToken.None);
+                    _context = null;
+                    if (stored is null)
+                    {
+                        continue;
+                    }
+
+                    await ReplayAsync(work, request, stored);
+                    return;
+
+                default:
+                    // Another writer committed since our snapshot: reload and try again.
+                    _engine.Metrics.Conflict();
+                    _context = null;
+                    if (++conflicts > MaxConflictRetries)
+                    {
+                        work.Emit(new TurnFailed(TurnError.Unavailable, "The conversation is too busy; try again."));
+                        return;
+                    }
+
+                    continue;
+            }
+        }
+    }
+
+    private async Task ReplayAsync(TurnWork work, TurnRequest request, StoredTurn turn)
+    {
+        if (turn.UserMessage.Content != request.Content)
+        {
+            work.Emit(new TurnFailed(TurnError.ClientMessageIdReused,
+                "This clientMessageId was already used for a different message in this conversation."));
+            return;
+        }
+
+        if (turn.AssistantMessage is null)
+        {
+            work.Emit(new TurnFailed(TurnError.Unavailable, "The original message with this clientMessageId is still being answered."));
+            return;
+        }
+
+        var balance = await _engine.Store.GetBalanceAsync(request.UserId, CancellationToken.None) ?? 0;
+        work.Emit(new UserMessageStored(turn.UserMessage, balance, Replayed: true));
+        work.Emit(new AssistantCompleted(turn.AssistantMessage, balance));
+        _engine.Metrics.Replayed();
+    }
+
+    private bool IsAbandoned(StoredMessage pending) =>
+        _engine.Time.GetUtcNow().UtcDateTime - pending.CreatedAt > _engine.Options.TurnTimeout + PendingGrace;
+
+    /// <summary>Finishes a turn whose user message was stored but whose reply was not (crash recovery).</summary>
+    private Task SettlePendingAsync(ConversationContext context)
+    {
+        _engine.Metrics.Recovered();
+        LogRecovering(_engine.Logger, _id, context.PendingMessage!.Sequence);
+        return GenerateAndCompleteAsync(context, context.PendingMessage!, work: null, balance: null);
+    }
+
+    private async Task GenerateAndCompleteAsync(ConversationContext context, StoredMessage userMessage, TurnWork? work, long? balance)
+    {
+        var options = _engine.Options;
+        var history = context.ToChatHistory(userMessage.Sequence);
+        var reply = new StringBuilder();
+        var status = MessageStatuses.Completed;
+        var aborted = work?.Aborted ?? CancellationToken.None;
+        using (var timeout = new CancellationTokenSource(options.TurnTimeout, _engine.Time))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted))
+        {
+            try
+            {
+                await foreach (var update in _engine.Bot.GetStreamingResponseAsync(history, options: null, linked.Token))
+                {
+                    var text = update.Text;
+                    if (text.Length > 0)
+                    {
+                        reply.Append(text);
+                        work?.Emit(new AssistantDelta(text));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested && !timeout.IsCancellationRequested)
+            {
+                status = MessageStatuses.Cancelled;
+            }
+            catch (Exception ex)
+            {
+                status = MessageStatuses.Failed;
+                LogBotFailed(_engine.Logger, ex, _id);
+            }
+        }
+
+        var failed = status == MessageStatuses.Failed;
+        var assistant = new StoredMessage(
+            Guid.CreateVersion7(), _id, userMessage.Sequence + 1, MessageRoles.Assistant,
+            failed ? "" : reply.ToString(), status, null, _engine.Time.GetUtcNow().UtcDateTime);
+        var command = new CompleteTurn(context.UserId, context.Version, assistant, failed ? options.CostPerMessage : 0);
+
+        for (var attempt = 1; ; attempt++)
+        {
+            CompleteOutcome outcome;
+            try
+            {
+                outcome = await _engine.Store.CompleteAsync(command, CancellationToken.None);
+            }
+            catch (Exception ex) when (attempt < MaxCompleteAttempts)
+            {
+                LogCommitRetry(_engine.Logger, ex, _id, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _engine.Time, CancellationToken.None);
+                continue;
+            }
+
+            if (!outcome.Completed)
+            {
+                // Someone else settled this turn (it looked abandoned to them). Their reply stands.
+                _engine.Metrics.Conflict();
+                _context = null;
+                work?.Emit(new TurnFailed(TurnError.Unavailable, "The reply was superseded; reload the conversation."));
+                return;
+            }
+
+            context.Complete(assistant);
+            if (failed)
+            {
+                _engine.Metrics.TurnFailed();
+                work?.Emit(new TurnFailed(TurnError.BotFailed, "The bot failed to reply. The message was not charged.", outcome.TokenBalance));
+            }
+            else
+            {
+                _engine.Metrics.TurnCompleted();
+                work?.Emit(new AssistantCompleted(assistant, balance ?? 0));
+            }
+
+            return;
+        }
+    }
+
+    private static string TitleFrom(string content)
+    {
+        var line = content.AsSpan().Trim();
+        var newline = line.IndexOfAny('\r', '\n');
+        if (newline >= 0)
+        {
+            line = line[..newline].TrimEnd();
+        }
+
+        return line.Length <= 60 ? line.ToString() : string.Concat(line[..57].TrimEnd(), "...");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A turn of conversation {ConversationId} crashed; its context will be reloaded")]
+    private static partial void LogTurnCrashed(ILogger logger, Exception exception, Guid conversationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The bot failed in conversation {ConversationId}; the turn is stored as failed and refunded")]
+    private static partial void LogBotFailed(ILogger logger, Exception exception, Guid conversationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Committing the reply of conversation {ConversationId} failed (attempt {Attempt}); retrying")]
+    private static partial void LogCommitRetry(ILogger logger, Exception exception, Guid conversationId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Settling the unfinished turn at sequence {Sequence} of conversation {ConversationId}")]
+    private static partial void LogRecovering(ILogger logger, Guid conversationId, long sequence);
+}
+
+/// <summary>What <see cref="ConversationActor.TryEnqueue"/> did with a turn.</summary>
+internal enum EnqueueResult
+{
+    Enqueued,
+    Full,
+    Evicted,
+}
+
+/// <summary>A turn waiting in an actor's mailbox (or, with no request, an order to settle a pending turn), and the channel its events go to.</summary>
+internal sealed class TurnWork
+{
+    private readonly Channel<TurnEvent> _events = Channel.CreateUnbounded<TurnEvent>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public TurnWork(TurnRequest? request, CancellationToken aborted)
+    {
+        Request = request;
+        Aborted = aborted;
+    }
+
+    public TurnRequest? Request { get; }
+
+    public CancellationToken Aborted { get; }
+
+    public ChannelReader<TurnEvent> Events => _events.Reader;
+
+    public void Emit(TurnEvent turnEvent) => _events.Writer.TryWrite(turnEvent);
+
+    public void Finish() => _events.Writer.TryComplete();
+}

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.AI;
+
+namespace Parley.Engine;
+
+/// <summary>
+/// A conversation's working context in RAM: its owner, version, last sequence and a window of its newest messages,
+/// trimmed to <see cref="EngineOptions.ContextWindowMessages"/> messages and <see cref="EngineOptions.ContextWindowChars"/>
+/// characters. Touched only by the conversation's actor, so it needs no locking.
+/// </summary>
+internal sealed class ConversationContext
+{
+    private readonly List<StoredMessage> _window;
+    private readonly int _maxMessages;
+    private readonly int _maxChars;
+    private long _chars;
+
+    private ConversationContext(ConversationSnapshot snapshot, int maxMessages, int maxChars)
+    {
+        UserId = snapshot.UserId;
+        Version = snapshot.Version;
+        LastSequence = snapshot.LastSequence;
+        HasTitle = snapshot.Title is not null;
+        PendingNodeId = snapshot.PendingNodeId;
+        _maxMessages = maxMessages;
+        _maxChars = maxChars;
+        _window = new List<StoredMessage>(Math.Min(snapshot.RecentMessages.Count + 2, maxMessages));
+        foreach (var message in snapshot.RecentMessages)
+        {
+            Add(message);
+        }
+    }
+
+    public Guid UserId { get; }
+
+    public long Version { get; private set; }
+
+    public long LastSequence { get; private set; }
+
+    public bool HasTitle { get; private set; }
+
+    /// <summary>Set when the newest message is a user message still waiting for its reply: the node that stored it.</summary>
+    public string? PendingNodeId { get; private set; }
+
+    /// <summary>The pending user message, if any (the newest entry).</summary>
+    public StoredMessage? PendingMessage => PendingNodeId is null || _window.Count == 0 ? null : _window[^1];
+
+    public int Count => _window.Count;
+
+    public static ConversationContext From(ConversationSnapshot snapshot, EngineOptions options) =>
+        new(snapshot, options.ContextWindowMessages, options.ContextWindowChars);
+
+    /// <summary>Records a committed user message (the turn is now pending until <see cref="Complete"/>).</summary>
+    public void Accept(StoredMessage userMessage, string nodeId)
+    {
+        Add(userMessage);
+        Version++;
+        LastSequence = userMessage.Sequence;
+        HasTitle = true;
+        PendingNodeId = nodeId;
+    }
+
+    /// <summary>Records a committed assistant message and the status it settled its user message with.</summary>
+    public void Complete(StoredMessage assistantMessage)
+    {
+        if (_window.Count > 0 && _window[^1].Role == MessageRoles.User)
+        {
+            _window[^1] = _window[^1] with { Status = assistantMessage.Status };
+        }
+
+        Add(assistantMessage);
+        Version++;
+        LastSequence = assistantMessage.Sequence;
+        PendingNodeId = null;
+    }
+
+    /// <summary>Finds a turn in the window by the client message id of its user message.</summary>
+    public StoredTurn? FindTurn(string clientMessageId)
+    {
+        StoredMessage? user = null;
+        foreach (var message in _window)
+        {
+            if (user is not null)
+            {
+                return new StoredTurn(user, message);
+            }
+
+            if (message.ClientMessageId == clientMessageId)
+            {
+                user = message;
+            }
+        }
+
+        return user is null ? null : new StoredTurn(user, null);
+    }
+
+    /// <summary>The chat history the bot sees: the window, without failed turns, up to and including <paramref name="lastSequence"/>.</summary>
+    public List<ChatMessage> ToChatHistory(long lastSequence)
+    {
+        var history = new List<ChatMessage>(_window.Count);
+        foreach (var message in _window)
+        {
+            if (message.Sequence > lastSequence || message.Status == MessageStatuses.Failed)
+            {
+                continue;
+            }
+
+            history.Add(new ChatMessage(message.Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, message.Content));
+        }
+
+        return history;
+    }
+
+    private void Add(StoredMessage message)
+    {
+        _window.Add(message);
+        _chars += message.Content.Length;
+        var drop = 0;
+        while (_window.Count - drop > _maxMessages || (_chars > _maxChars && _window.Count - drop > 1))
+        {
+            _chars -= _window[drop++].Content.Length;
+        }
+
+        _window.RemoveRange(0, drop);
+    }
+}

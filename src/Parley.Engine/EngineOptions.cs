@@ -1,0 +1,57 @@
+namespace Parley.Engine;
+
+/// <summary>Settings of the conversation engine, bound from the <c>Engine</c> configuration section (and <c>Quota</c> for costs).</summary>
+public sealed class EngineOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string SectionName = "Engine";
+
+    /// <summary>This node's name, stored on pending user messages so a restarted node can recover its own unfinished turns. Default: the machine name. Nodes sharing a database must have distinct names.</summary>
+    public string NodeId { get; set; } = Environment.MachineName;
+
+    /// <summary>Turns that may wait in one conversation's mailbox; beyond it a send fails with <see cref="TurnError.QueueFull"/> (HTTP 429). Default 64.</summary>
+    public int MailboxCapacity { get; set; } = 64;
+
+    /// <summary>Most conversations whose context is kept in RAM; the least recently used are evicted beyond it. Default 200,000.</summary>
+    public int MaxResidentConversations { get; set; } = 200_000;
+
+    /// <summary>A context unused this long is evicted by the next sweep. Default 15 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often the eviction sweep runs. Default 30 seconds.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most recent messages kept in a conversation's in-RAM context and sent to the bot. Default 50.</summary>
+    public int ContextWindowMessages { get; set; } = 50;
+
+    /// <summary>Most characters of message content kept in a context window; older messages are trimmed first. Default 100,000.</summary>
+    public int ContextWindowChars { get; set; } = 100_000;
+
+    /// <summary>Longest accepted user message, in characters (UTF-16 code units). Default 32,000.</summary>
+    public int MaxContentLength { get; set; } = 32_000;
+
+    /// <summary>Longest a bot may take for one reply before the turn fails (and is refunded). Default 120 seconds.</summary>
+    public TimeSpan TurnTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Tokens charged per accepted user message (<c>Quota:CostPerMessage</c>). Default 100.</summary>
+    public long CostPerMessage { get; set; } = 100;
+
+    /// <summary>Most commits the writer puts in one database transaction (group commit). Default 256.</summary>
+    public int MaxCommitBatch { get; set; } = 256;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting that is out of range.</summary>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(NodeId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MailboxCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxResidentConversations, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ContextWindowMessages, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ContextWindowChars, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxContentLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CostPerMessage, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCommitBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TurnTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SweepInterval, TimeSpan.Zero);
+    }
+}

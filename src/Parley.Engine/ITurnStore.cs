@@ -1,0 +1,95 @@
+namespace Parley.Engine;
+
+/// <summary>
+/// The engine's persistence path: reads a conversation's context and durably commits the two halves of every turn.
+/// </summary>
+/// <remarks>
+/// Every commit is checked against the conversation's <c>Version</c> (optimistic concurrency): it succeeds only if no
+/// other writer — another node, or a recovery of an orphaned turn — committed to the conversation since the caller's
+/// snapshot. A task returned by a commit method completes only after the database transaction holding it is durable.
+/// </remarks>
+public interface ITurnStore
+{
+    /// <summary>Reads a conversation's state and its newest messages, as of one consistent version.</summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="maxMessages">Most messages to return (the newest ones).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The snapshot, or <see langword="null"/> when the conversation does not exist.</returns>
+    Task<ConversationSnapshot?> LoadAsync(Guid conversationId, int maxMessages, CancellationToken cancellationToken);
+
+    /// <summary>Finds the turn whose user message carries <paramref name="clientMessageId"/>.</summary>
+    /// <returns>The user message and its reply (null while the turn is pending), or <see langword="null"/> if none.</returns>
+    Task<StoredTurn?> FindTurnAsync(Guid conversationId, string clientMessageId, CancellationToken cancellationToken);
+
+    /// <summary>Reads a user's token balance; <see langword="null"/> when the user does not exist.</summary>
+    Task<long?> GetBalanceAsync(Guid userId, CancellationToken cancellationToken);
+
+    /// <summary>Lists conversations with a pending user message stored by <paramref name="nodeId"/> (turns cut short by a crash).</summary>
+    Task<IReadOnlyList<Guid>> FindPendingConversationsAsync(string nodeId, CancellationToken cancellationToken);
+
+    /// <summary>First half of a turn: charges the user and stores the pending user message, atomically.</summary>
+    Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken);
+
+    /// <summary>Second half of a turn: stores the assistant message, settles the user message's status and refunds if asked, atomically.</summary>
+    Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken);
+}
+
+/// <summary>A conversation's state as read by <see cref="ITurnStore.LoadAsync"/>.</summary>
+/// <param name="UserId">The owner.</param>
+/// <param name="Version">Incremented by every commit; the expected version of the next one.</param>
+/// <param name="LastSequence">Sequence of the newest message (0 when empty).</param>
+/// <param name="Title">The title, null until set or derived from the first message.</param>
+/// <param name="RecentMessages">The newest messages with sequence ≤ <paramref name="LastSequence"/>, oldest first.</param>
+/// <param name="PendingNodeId">When the newest message is a user message without reply: the node that stored it.</param>
+public sealed record ConversationSnapshot(
+    Guid UserId,
+    long Version,
+    long LastSequence,
+    string? Title,
+    IReadOnlyList<StoredMessage> RecentMessages,
+    string? PendingNodeId);
+
+/// <summary>A stored turn: the user message and, once the turn finished, its reply.</summary>
+public sealed record StoredTurn(StoredMessage UserMessage, StoredMessage? AssistantMessage);
+
+/// <summary>Arguments of <see cref="ITurnStore.AcceptAsync"/>.</summary>
+/// <param name="UserId">The user to charge; must own the conversation.</param>
+/// <param name="ExpectedVersion">The conversation version the caller's context was read at.</param>
+/// <param name="UserMessage">The user message to store, with status <see cref="MessageStatuses.Pending"/> and sequence <c>LastSequence + 1</c>.</param>
+/// <param name="Cost">Tokens to deduct; the deduction happens only if the balance covers it.</param>
+/// <param name="NodeId">This node's id, stored with the pending message for crash recovery.</param>
+/// <param name="AutoTitle">Title to set if the conversation has none.</param>
+public sealed record AcceptTurn(Guid UserId, long ExpectedVersion, StoredMessage UserMessage, long Cost, string NodeId, string? AutoTitle);
+
+/// <summary>Arguments of <see cref="ITurnStore.CompleteAsync"/>.</summary>
+/// <param name="UserId">The owner, refunded <paramref name="Refund"/> tokens.</param>
+/// <param name="ExpectedVersion">The conversation version after the turn's accept commit.</param>
+/// <param name="AssistantMessage">The reply to store at the user message's sequence + 1.</param>
+/// <param name="Refund">Tokens to give back (a failed turn), or 0.</param>
+public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund);
+
+/// <summary>How an accept commit ended.</summary>
+public enum AcceptStatus
+{
+    /// <summary>Charged and stored.</summary>
+    Accepted,
+
+    /// <summary>The conversation changed (or vanished) since the caller's snapshot; nothing was written.</summary>
+    VersionConflict,
+
+    /// <summary>The balance does not cover the cost; nothing was written.</summary>
+    InsufficientBalance,
+
+    /// <summary>The client message id is already stored in this conversation; nothing was written.</summary>
+    DuplicateClientMessageId,
+}
+
+/// <summary>Result of <see cref="ITurnStore.AcceptAsync"/>.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="TokenBalance">The balance after the charge when <see cref="AcceptStatus.Accepted"/>, else 0.</param>
+public readonly record struct AcceptOutcome(AcceptStatus Status, long TokenBalance);
+
+/// <summary>Result of <see cref="ITurnStore.CompleteAsync"/>.</summary>
+/// <param name="Completed">False when the conversation's version moved (another writer settled the turn); nothing was written.</param>
+/// <param name="TokenBalance">The balance after the refund, when a refund was made.</param>
+public readonly record struct CompleteOutcome(bool Completed, long? TokenBalance);

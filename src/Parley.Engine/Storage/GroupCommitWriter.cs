@@ -1,0 +1,219 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Engine.Storage;
+
+/// <summary>
+/// Group commit: one writer drains a channel of write operations and runs every operation waiting at that moment in a
+/// single database transaction, each inside its own savepoint, then commits once. Each operation's task completes only
+/// after that commit returned, so a caller is acknowledged only once its own write is durable, while the cost of the
+/// commit (the fsync) is shared by the whole batch.
+/// </summary>
+/// <remarks>
+/// An operation that rejects itself (e.g. a version conflict) is rolled back to its savepoint without affecting the
+/// others. If the transaction itself fails, every operation of the batch fails with the exception and the connection is
+/// reopened for the next batch.
+/// </remarks>
+internal sealed partial class GroupCommitWriter : IAsyncDisposable
+{
+    private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
+        new UnboundedChannelOptions { SingleReader = true });
+    private readonly DbDataSource _dataSource;
+    private readonly SqlDialect _dialect;
+    private readonly int _maxBatch;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+    private WriterSession? _session;
+    private long _batches;
+    private long _operations;
+
+    public GroupCommitWriter(DbDataSource dataSource, SqlDialect dialect, int maxBatch, ILogger logger)
+    {
+        _dataSource = dataSource;
+        _dialect = dialect;
+        _maxBatch = maxBatch;
+        _logger = logger;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Transactions committed so far.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Operations committed so far.</summary>
+    public long Operations => Interlocked.Read(ref _operations);
+
+    public Task<T> WriteAsync<T>(Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute, CancellationToken cancellationToken)
+    {
+        var operation = new WriteOperation<T>(execute);
+        if (!_queue.Writer.TryWrite(operation))
+        {
+            throw new ObjectDisposedException(nameof(GroupCommitWriter));
+        }
+
+        // The caller may stop waiting, but the write itself is not withdrawn: it is either committed or failed.
+        return operation.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<WriteOperation>(_maxBatch);
+        var reader = _queue.Reader;
+        var token = _stopping.Token;
+        try
+        {
+            while (await reader.WaitToReadAsync(token))
+            {
+                while (batch.Count < _maxBatch && reader.TryRead(out var operation))
+                {
+                    batch.Add(operation);
+                }
+
+                await CommitBatchAsync(batch, token);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+
+        while (reader.TryRead(out var left))
+        {
+            left.Fail(new ObjectDisposedException(nameof(GroupCommitWriter)));
+        }
+    }
+
+    private async Task CommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var session = await EnsureSessionAsync(cancellationToken);
+            await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
+            session.Begin(transaction);
+            foreach (var operation in batch)
+            {
+                await session.ExecuteAsync("SAVEPOINT op", cancellationToken);
+                bool keep;
+                try
+                {
+                    keep = await operation.ExecuteAsync(session, cancellationToken);
+                }
+                catch (DbException ex) when (operation.Recover(ex, _dialect))
+                {
+                    keep = false;
+                }
+
+                await session.ExecuteAsync(keep ? "RELEASE SAVEPOINT op" : "ROLLBACK TO SAVEPOINT op", cancellationToken);
+                if (!keep)
+                {
+                    await session.ExecuteAsync("RELEASE SAVEPOINT op", cancellationToken);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            Interlocked.Increment(ref _batches);
+            Interlocked.Add(ref _operations, batch.Count);
+            foreach (var operation in batch)
+            {
+                operation.Publish();
+            }
+        }
+        catch (Exception ex)
+        {
+            LogBatchFailed(_logger, ex, batch.Count);
+            foreach (var operation in batch)
+            {
+                operation.Fail(ex);
+            }
+
+            await ResetConnectionAsync();
+        }
+    }
+
+    private async Task<WriterSession> EnsureSessionAsync(CancellationToken cancellationToken)
+    {
+        if (_session is not null)
+        {
+            return _session;
+        }
+
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await _dialect.InitializeWriterAsync(connection, cancellationToken);
+        _session = new WriterSession(connection, _dialect);
+        return _session;
+    }
+
+    private async Task ResetConnectionAsync()
+    {
+        if (_session is { } session)
+        {
+            _session = null;
+            session.Dispose();
+            await session.Connection.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop; // drains what was queued
+        await _stopping.CancelAsync();
+        await ResetConnectionAsync();
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A group commit of {Count} operations failed; each caller gets the error")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    private abstract class WriteOperation
+    {
+        public abstract Task<bool> ExecuteAsync(WriterSession session, CancellationToken cancellationToken);
+
+        /// <summary>Turns a database error of this operation into a rejection; false rethrows it for the batch.</summary>
+        public abstract bool Recover(DbException exception, SqlDialect dialect);
+
+        public abstract void Publish();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class WriteOperation<T>(Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute) : WriteOperation
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+
+        public Task<T> Task => _completion.Task;
+
+        public override async Task<bool> ExecuteAsync(WriterSession session, CancellationToken cancellationToken)
+        {
+            var (keep, result) = await execute(session, cancellationToken);
+            _result = result;
+            return keep;
+        }
+
+        public override bool Recover(DbException exception, SqlDialect dialect)
+        {
+            if (!dialect.IsUniqueViolation(exception))
+            {
+                return false;
+            }
+
+            _completion.TrySetException(new UniqueViolationException(exception));
+            return true;
+        }
+
+        public override void Publish()
+        {
+            Debug.Assert(_result is not null || _completion.Task.IsCompleted);
+            _completion.TrySetResult(_result!);
+        }
+
+        public override void Fail(Exception exception) => _completion.TrySetException(exception);
+    }
+}
+
+/// <summary>Thrown to a writer's caller when its operation hit a unique constraint; the operation was rolled back alone.</summary>
+internal sealed class UniqueViolationException(DbException inner) : Exception("A unique constraint was violated.", inner);

@@ -1,0 +1,242 @@
+using System.Data.Common;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Engine.Storage;
+
+/// <summary>
+/// <see cref="ITurnStore"/> over ADO.NET, for SQLite and PostgreSQL. Reads use pooled connections of the data source;
+/// every write goes through one <see cref="GroupCommitWriter"/> so concurrent turns share transactions.
+/// </summary>
+/// <remarks>
+/// The schema is the server's EF Core model (tables <c>Conversations</c>, <c>Messages</c>, <c>AspNetUsers</c>); its
+/// migrations create it. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency) and the
+/// balance deduction carries <c>WHERE "TokenBalance" &gt;= cost</c>, so both stay correct when several nodes write.
+/// </remarks>
+public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
+{
+    private const string MessageColumns =
+        "\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\"";
+
+    private const string InsertMessage =
+        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)";
+
+    private readonly DbDataSource _dataSource;
+    private readonly SqlDialect _dialect;
+    private readonly GroupCommitWriter _writer;
+
+    /// <summary>Creates the store and starts its writer.</summary>
+    /// <param name="dataSource">Connections to the database (pooled).</param>
+    /// <param name="dialect">The database's <see cref="SqlDialect"/>.</param>
+    /// <param name="maxCommitBatch">Most operations per group commit.</param>
+    /// <param name="logger">Logs failed commits.</param>
+    public SqlTurnStore(DbDataSource dataSource, SqlDialect dialect, int maxCommitBatch, ILogger<SqlTurnStore> logger)
+    {
+        _dataSource = dataSource;
+        _dialect = dialect;
+        _writer = new GroupCommitWriter(dataSource, dialect, maxCommitBatch, logger);
+    }
+
+    /// <summary>Transactions committed by the writer since start.</summary>
+    public long CommitBatches => _writer.Batches;
+
+    /// <summary>Operations (turn halves) committed by the writer since start.</summary>
+    public long CommitOperations => _writer.Operations;
+
+    /// <inheritdoc />
+    public async Task<ConversationSnapshot?> LoadAsync(Guid conversationId, int maxMessages, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        Guid userId;
+        long version, lastSequence;
+        string? title;
+        await using (var command = Command(connection,
+            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\" FROM \"Conversations\" WHERE \"Id\" = @p0",
+            _dialect.Id(conversationId)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            userId = reader.GetGuid(0);
+            version = reader.GetInt64(1);
+            lastSequence = reader.GetInt64(2);
+            title = reader.IsDBNull(3) ? null : reader.GetString(3);
+        }
+
+        // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
+        var messages = new List<StoredMessage>(Math.Min(maxMessages, (int)Math.Min(lastSequence, int.MaxValue)));
+        string? pendingNode = null;
+        await using (var command = Command(connection,
+            "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Sequence\" <= @p1 ORDER BY \"Sequence\" DESC LIMIT @p2",
+            _dialect.Id(conversationId), lastSequence, maxMessages))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var message = ReadMessage(reader);
+                if (messages.Count == 0 && message.Role == MessageRoles.User)
+                {
+                    pendingNode = reader.IsDBNull(8) ? "" : reader.GetString(8);
+                }
+
+                messages.Add(message);
+            }
+        }
+
+        messages.Reverse();
+        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode);
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredTurn?> FindTurnAsync(Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection,
+            "SELECT m.\"Id\", m.\"ConversationId\", m.\"Sequence\", m.\"Role\", m.\"Content\", m.\"Status\", m.\"ClientMessageId\", m.\"CreatedAt\" " +
+            "FROM \"Messages\" u JOIN \"Messages\" m ON m.\"ConversationId\" = u.\"ConversationId\" AND m.\"Sequence\" IN (u.\"Sequence\", u.\"Sequence\" + 1) " +
+            "WHERE u.\"ConversationId\" = @p0 AND u.\"ClientMessageId\" = @p1 ORDER BY m.\"Sequence\"",
+            _dialect.Id(conversationId), clientMessageId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        StoredMessage? user = null, assistant = null;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var message = ReadMessage(reader);
+            if (user is null)
+            {
+                user = message;
+            }
+            else
+            {
+                assistant = message;
+            }
+        }
+
+        return user is null ? null : new StoredTurn(user, assistant);
+    }
+
+    /// <inheritdoc />
+    public async Task<long?> GetBalanceAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT \"TokenBalance\" FROM \"AspNetUsers\" WHERE \"Id\" = @p0", _dialect.Id(userId));
+        return await command.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, null) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Guid>> FindPendingConversationsAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection,
+            "SELECT DISTINCT \"ConversationId\" FROM \"Messages\" WHERE \"Status\" = 'pending' AND \"NodeId\" = @p0", nodeId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
+    }
+
+    /// <inheritdoc />
+    public async Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken)
+    {
+        var message = command.UserMessage;
+        try
+        {
+            return await _writer.WriteAsync(async (session, ct) =>
+            {
+                var moved = await session.ExecuteAsync(
+                    "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"Title\" = COALESCE(\"Title\", @p3) " +
+                    "WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6",
+                    ct,
+                    command.ExpectedVersion + 1, message.Sequence, message.CreatedAt, command.AutoTitle,
+                    _dialect.Id(message.ConversationId), command.ExpectedVersion, _dialect.Id(command.UserId));
+                if (moved == 0)
+                {
+                    return (false, new AcceptOutcome(AcceptStatus.VersionConflict, 0));
+                }
+
+                var balance = await session.ScalarAsync(
+                    "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" - @p0 WHERE \"Id\" = @p1 AND \"TokenBalance\" >= @p0 RETURNING \"TokenBalance\"",
+                    ct, command.Cost, _dialect.Id(command.UserId));
+                if (balance is null or DBNull)
+                {
+                    return (false, new AcceptOutcome(AcceptStatus.InsufficientBalance, 0));
+                }
+
+                await InsertAsync(session, message, command.NodeId, ct);
+                return (true, new AcceptOutcome(AcceptStatus.Accepted, Convert.ToInt64(balance, null)));
+            }, cancellationToken);
+        }
+        catch (UniqueViolationException)
+        {
+            return new AcceptOutcome(AcceptStatus.DuplicateClientMessageId, 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken)
+    {
+        var reply = command.AssistantMessage;
+        return _writer.WriteAsync(async (session, ct) =>
+        {
+            var moved = await session.ExecuteAsync(
+                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2 WHERE \"Id\" = @p3 AND \"Version\" = @p4",
+                ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion);
+            if (moved == 0)
+            {
+                return (false, new CompleteOutcome(false, null));
+            }
+
+            await session.ExecuteAsync(
+                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
+                ct, reply.Status, _dialect.Id(reply.ConversationId), reply.Sequence - 1);
+            await InsertAsync(session, reply, null, ct);
+            long? balance = null;
+            if (command.Refund > 0)
+            {
+                balance = Convert.ToInt64(await session.ScalarAsync(
+                    "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" + @p0 WHERE \"Id\" = @p1 RETURNING \"TokenBalance\"",
+                    ct, command.Refund, _dialect.Id(command.UserId)), null);
+            }
+
+            return (true, new CompleteOutcome(true, balance));
+        }, cancellationToken);
+    }
+
+    private Task<int> InsertAsync(WriterSession session, StoredMessage message, string? nodeId, CancellationToken cancellationToken) =>
+        session.ExecuteAsync(InsertMessage, cancellationToken,
+            _dialect.Id(message.Id), _dialect.Id(message.ConversationId), message.Sequence, message.Role, message.Content,
+            message.Status, message.ClientMessageId, message.CreatedAt, nodeId);
+
+    private static StoredMessage ReadMessage(DbDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetGuid(1),
+        reader.GetInt64(2),
+        reader.GetString(3) == MessageRoles.User ? MessageRoles.User : MessageRoles.Assistant,
+        reader.GetString(4),
+        string.Intern(reader.GetString(5)),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        DateTime.SpecifyKind(reader.GetDateTime(7), DateTimeKind.Utc));
+
+    private static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<object?> values)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@p" + i;
+            parameter.Value = values[i] ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    /// <summary>Stops the writer after it committed what was queued.</summary>
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+}

@@ -1,0 +1,120 @@
+namespace Parley.Engine;
+
+/// <summary>The role of a message's author, as named by the OpenAI Chat Completions API.</summary>
+public static class MessageRoles
+{
+    /// <summary>A message written by the user.</summary>
+    public const string User = "user";
+
+    /// <summary>A message written by the bot.</summary>
+    public const string Assistant = "assistant";
+
+    /// <summary>An instruction to the bot; never stored by Parley today, reserved for system prompts.</summary>
+    public const string System = "system";
+}
+
+/// <summary>The life-cycle state of a stored message.</summary>
+/// <remarks>
+/// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. The user message is stored
+/// <see cref="Pending"/> before the bot runs; the turn's second commit stores the reply and sets both messages to
+/// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
+/// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty).
+/// </remarks>
+public static class MessageStatuses
+{
+    /// <summary>The user message is stored and its reply is being generated.</summary>
+    public const string Pending = "pending";
+
+    /// <summary>The turn finished normally.</summary>
+    public const string Completed = "completed";
+
+    /// <summary>The client stopped the turn; the assistant message holds what was generated until then.</summary>
+    public const string Cancelled = "cancelled";
+
+    /// <summary>The bot failed or timed out; the turn was refunded.</summary>
+    public const string Failed = "failed";
+}
+
+/// <summary>A message as stored in the database.</summary>
+/// <param name="Id">Message id (UUID v7, time-ordered).</param>
+/// <param name="ConversationId">The conversation the message belongs to.</param>
+/// <param name="Sequence">1-based position in the conversation; contiguous, strictly increasing.</param>
+/// <param name="Role"><see cref="MessageRoles.User"/> or <see cref="MessageRoles.Assistant"/>.</param>
+/// <param name="Content">The text, at most <see cref="EngineOptions.MaxContentLength"/> characters for user messages.</param>
+/// <param name="Status">One of <see cref="MessageStatuses"/>.</param>
+/// <param name="ClientMessageId">The client's idempotency key of the user message, if it sent one.</param>
+/// <param name="CreatedAt">When the message was stored (UTC).</param>
+public sealed record StoredMessage(
+    Guid Id,
+    Guid ConversationId,
+    long Sequence,
+    string Role,
+    string Content,
+    string Status,
+    string? ClientMessageId,
+    DateTime CreatedAt);
+
+/// <summary>A user's request to add a turn to a conversation.</summary>
+/// <param name="UserId">The authenticated user; must own the conversation, else the turn fails with <see cref="TurnError.NotFound"/>.</param>
+/// <param name="ConversationId">The conversation.</param>
+/// <param name="Content">The user's text: 1 to <see cref="EngineOptions.MaxContentLength"/> characters, not only whitespace.</param>
+/// <param name="ClientMessageId">Optional idempotency key (at most 100 characters): repeating it returns the original turn.</param>
+public sealed record TurnRequest(Guid UserId, Guid ConversationId, string Content, string? ClientMessageId = null);
+
+/// <summary>Why a turn did not complete.</summary>
+public enum TurnError
+{
+    /// <summary>The conversation does not exist or belongs to another user (HTTP 404).</summary>
+    NotFound,
+
+    /// <summary>The user's token balance is below the cost of a message (HTTP 402). Nothing was stored or charged.</summary>
+    InsufficientBalance,
+
+    /// <summary>The conversation's mailbox is full (HTTP 429). Nothing was stored or charged.</summary>
+    QueueFull,
+
+    /// <summary>The content is empty or too long (HTTP 400). Nothing was stored or charged.</summary>
+    InvalidContent,
+
+    /// <summary>The client message id was already used for a different content (HTTP 409).</summary>
+    ClientMessageIdReused,
+
+    /// <summary>The bot failed or timed out after the user message was stored (HTTP 502). The turn was refunded and is stored as failed.</summary>
+    BotFailed,
+
+    /// <summary>The database could not be written or another node holds the conversation too long (HTTP 503). Nothing was charged.</summary>
+    Unavailable,
+
+    /// <summary>The client went away before the turn started. Nothing was stored or charged.</summary>
+    Cancelled,
+}
+
+/// <summary>One step of a turn, in the order the engine produces them.</summary>
+/// <remarks>
+/// A successful turn yields <see cref="UserMessageStored"/>, zero or more <see cref="AssistantDelta"/> and one
+/// <see cref="AssistantCompleted"/>. A turn rejected before its user message was stored yields only
+/// <see cref="TurnFailed"/>; one that failed afterwards yields <see cref="UserMessageStored"/>, perhaps deltas,
+/// then <see cref="TurnFailed"/> with <see cref="TurnError.BotFailed"/>.
+/// </remarks>
+public abstract record TurnEvent;
+
+/// <summary>The user message is durably stored (and charged); sent before the bot runs.</summary>
+/// <param name="Message">The stored user message.</param>
+/// <param name="TokenBalance">The user's token balance after the charge.</param>
+/// <param name="Replayed">True when the turn is the stored result of an earlier request with the same client message id.</param>
+public sealed record UserMessageStored(StoredMessage Message, long TokenBalance, bool Replayed = false) : TurnEvent;
+
+/// <summary>A chunk of the assistant's reply as the bot streams it.</summary>
+/// <param name="Text">The chunk's text; concatenating every chunk gives the reply.</param>
+public sealed record AssistantDelta(string Text) : TurnEvent;
+
+/// <summary>The assistant's reply is durably stored; the turn is acknowledged.</summary>
+/// <param name="Message">The stored assistant message.</param>
+/// <param name="TokenBalance">The user's token balance after the turn.</param>
+public sealed record AssistantCompleted(StoredMessage Message, long TokenBalance) : TurnEvent;
+
+/// <summary>The turn failed; see <see cref="Error"/> for what was stored and charged.</summary>
+/// <param name="Error">The reason.</param>
+/// <param name="Detail">A human-readable explanation, safe to show to the user.</param>
+/// <param name="TokenBalance">The balance after any refund, when known.</param>
+public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null) : TurnEvent;

@@ -1,0 +1,421 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Parley.Engine;
+using Parley.Server.Accounts;
+using Parley.Server.Data;
+using Parley.Server.Infrastructure;
+
+namespace Parley.Server.Conversations;
+
+/// <summary>A conversation as the API shows it.</summary>
+/// <param name="Id">Conversation id.</param>
+/// <param name="Title">Title: as given, else the start of the first message, else "New conversation".</param>
+/// <param name="CreatedAt">Creation time (UTC).</param>
+/// <param name="UpdatedAt">Time of the last message (UTC).</param>
+/// <param name="MessageCount">Messages stored (user and assistant).</param>
+public sealed record ConversationDto(Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount)
+{
+    /// <summary>The title shown for a conversation that has none yet.</summary>
+    public const string DefaultTitle = "New conversation";
+
+    internal static ConversationDto From(Conversation c) => new(
+        c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence);
+
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+}
+
+/// <summary>A message as the API shows it.</summary>
+/// <param name="Id">Message id.</param>
+/// <param name="ConversationId">Its conversation.</param>
+/// <param name="Sequence">1-based, contiguous position in the conversation.</param>
+/// <param name="Role"><c>user</c> or <c>assistant</c>.</param>
+/// <param name="Content">The text.</param>
+/// <param name="Status"><c>pending</c>, <c>completed</c>, <c>cancelled</c> (client stopped the stream) or <c>failed</c> (bot failed; refunded).</param>
+/// <param name="CreatedAt">When it was stored (UTC).</param>
+public sealed record MessageDto(Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt)
+{
+    internal static MessageDto From(StoredMessage m) =>
+        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt));
+
+    internal static MessageDto From(Message m) =>
+        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt));
+}
+
+/// <summary>A page of a list.</summary>
+/// <param name="Items">The items of this page.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> to get the next page; null on the last page.</param>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+/// <summary>Body of <c>POST /api/conversations</c>.</summary>
+/// <param name="Title">Optional title, at most 200 characters.</param>
+public sealed record CreateConversationRequest(string? Title);
+
+/// <summary>Body of <c>PATCH /api/conversations/{id}</c>.</summary>
+/// <param name="Title">The new title, 1–200 characters.</param>
+public sealed record RenameConversationRequest(string? Title);
+
+/// <summary>Body of <c>POST /api/conversations/{id}/messages</c>.</summary>
+/// <param name="Content">The message, 1–32,000 characters (<c>Engine:MaxContentLength</c>), not only whitespace.</param>
+/// <param name="ClientMessageId">Optional idempotency key (1–100 characters): a repeated send returns the original turn, uncharged.</param>
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId);
+
+/// <summary>A finished turn.</summary>
+/// <param name="UserMessage">The stored user message.</param>
+/// <param name="AssistantMessage">The stored reply.</param>
+/// <param name="TokenBalance">The user's balance after the turn.</param>
+public sealed record TurnResponse(MessageDto UserMessage, MessageDto AssistantMessage, long TokenBalance);
+
+/// <summary>SSE <c>user</c> event: the user message is stored and charged.</summary>
+/// <param name="UserMessage">The stored user message.</param>
+/// <param name="TokenBalance">Balance after the charge.</param>
+public sealed record UserStoredEvent(MessageDto UserMessage, long TokenBalance);
+
+/// <summary>SSE <c>delta</c> event: a chunk of the reply.</summary>
+/// <param name="Text">The chunk.</param>
+public sealed record DeltaEvent(string Text);
+
+/// <summary>SSE <c>assistant</c> event: the reply is stored; the turn is acknowledged.</summary>
+/// <param name="AssistantMessage">The stored reply.</param>
+/// <param name="TokenBalance">Balance after the turn.</param>
+public sealed record AssistantStoredEvent(MessageDto AssistantMessage, long TokenBalance);
+
+/// <summary>Conversations and their messages, including sending a turn (JSON or a Server-Sent Events stream).</summary>
+public static class ConversationsApi
+{
+    /// <summary>The name of the per-user rate-limit policy on sends.</summary>
+    public const string SendRateLimitPolicy = "messages";
+
+    /// <summary>Maps <c>/api/conversations/*</c>.</summary>
+    public static RouteGroupBuilder MapConversations(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/conversations").WithTags("Conversations").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/", List).WithName("ListConversations")
+            .WithSummary("List the caller's conversations, newest activity first (keyset pagination).");
+        group.MapPost("/", Create).WithName("CreateConversation").WithSummary("Create a conversation.");
+        group.MapGet("/{id:guid}", Get).WithName("GetConversation").WithSummary("Get one conversation.");
+        group.MapPatch("/{id:guid}", Rename).WithName("RenameConversation").WithSummary("Rename a conversation.");
+        group.MapDelete("/{id:guid}", Delete).WithName("DeleteConversation").WithSummary("Delete a conversation and its messages.");
+        group.MapGet("/{id:guid}/messages", ListMessages).WithName("ListMessages")
+            .WithSummary("Page through a conversation's messages; each page is oldest first. from=end starts at the newest page and pages backwards.");
+        group.MapPost("/{id:guid}/messages", Send).WithName("SendMessage").RequireRateLimiting(SendRateLimitPolicy)
+            .WithSummary("Send a message and get the assistant's reply. With 'Accept: text/event-stream' the turn streams as SSE: 'user', 'delta'…, then 'assistant' (or 'error').")
+            .Produces<TurnResponse>(StatusCodes.Status200OK, "application/json", "text/event-stream")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status402PaymentRequired)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return group;
+    }
+
+    /// <summary>Lists conversations. <paramref name="limit"/> 1–100 (default 20); <paramref name="cursor"/> from the previous page. 400 on a bad limit or cursor.</summary>
+    public static async Task<Results<Ok<Page<ConversationDto>>, ValidationProblem>> List(
+        ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var size = limit ?? 20;
+        if (size is < 1 or > 100)
+        {
+            return Problems.Field("limit", "limit must be between 1 and 100.");
+        }
+
+        var userId = principal.UserId();
+        var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId);
+        if (cursor is not null)
+        {
+            if (!TryDecodeListCursor(cursor, out var updatedAt, out var afterId))
+            {
+                return Problems.Field("cursor", "The cursor is not valid.");
+            }
+
+            query = query.Where(c => c.UpdatedAt < updatedAt || (c.UpdatedAt == updatedAt && c.Id.CompareTo(afterId) < 0));
+        }
+
+        var rows = await query.OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id).Take(size + 1).ToListAsync(cancellationToken);
+        string? next = null;
+        if (rows.Count > size)
+        {
+            rows.RemoveAt(size);
+            next = Encode($"{rows[^1].UpdatedAt.Ticks}:{rows[^1].Id}");
+        }
+
+        return TypedResults.Ok(new Page<ConversationDto>(rows.ConvertAll(ConversationDto.From), next));
+    }
+
+    /// <summary>Creates a conversation. 201; 400 when the title is longer than 200 characters.</summary>
+    public static async Task<Results<Created<ConversationDto>, ValidationProblem>> Create(
+        CreateConversationRequest? body, ClaimsPrincipal principal, ParleyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var title = string.IsNullOrWhiteSpace(body?.Title) ? null : body.Title.Trim();
+        if (title is { Length: > 200 })
+        {
+            return Problems.Field("title", "The title must be at most 200 characters.");
+        }
+
+        var conversation = await CreateConversationAsync(db, principal.UserId(), title, time, cancellationToken);
+        return TypedResults.Created($"/api/conversations/{conversation.Id}", ConversationDto.From(conversation));
+    }
+
+    internal static async Task<Conversation> CreateConversationAsync(ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var conversation = new Conversation { Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now };
+        db.Conversations.Add(conversation);
+        await db.SaveChangesAsync(cancellationToken);
+        return conversation;
+    }
+
+    /// <summary>Gets a conversation. 404 when it does not exist or is another user's.</summary>
+    public static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> Get(
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, CancellationToken cancellationToken)
+    {
+        var userId = principal.UserId();
+        var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, cancellationToken);
+        return conversation is null ? Problems.NotFound("conversation") : TypedResults.Ok(ConversationDto.From(conversation));
+    }
+
+    /// <summary>Renames a conversation. 200; 400 on an empty or too long title; 404 when not the caller's.</summary>
+    public static async Task<Results<Ok<ConversationDto>, ValidationProblem, ProblemHttpResult>> Rename(
+        Guid id, RenameConversationRequest body, ClaimsPrincipal principal, ParleyDbContext db, CancellationToken cancellationToken)
+    {
+        var title = body.Title?.Trim();
+        if (string.IsNullOrEmpty(title) || title.Length > 200)
+        {
+            return Problems.Field("title", "The title must be 1 to 200 characters.");
+        }
+
+        var userId = principal.UserId();
+        var updated = await db.Conversations.Where(c => c.Id == id && c.UserId == userId)
+            .ExecuteUpdateAsync(c => c.SetProperty(x => x.Title, title), cancellationToken);
+        if (updated == 0)
+        {
+            return Problems.NotFound("conversation");
+        }
+
+        var conversation = await db.Conversations.AsNoTracking().SingleAsync(c => c.Id == id, cancellationToken);
+        return TypedResults.Ok(ConversationDto.From(conversation));
+    }
+
+    /// <summary>Deletes a conversation with its messages. 204; 404 when not the caller's.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, ConversationEngine engine, CancellationToken cancellationToken)
+    {
+        var userId = principal.UserId();
+        var deleted = await db.Conversations.Where(c => c.Id == id && c.UserId == userId).ExecuteDeleteAsync(cancellationToken);
+        engine.Invalidate(id);
+        return deleted == 0 ? Problems.NotFound("conversation") : TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Lists messages. <paramref name="limit"/> 1–200 (default 50). <paramref name="from"/> <c>start</c> (default) pages
+    /// forward from the first message; <c>end</c> returns the newest page and its cursor pages backwards to older ones.
+    /// Items are oldest first in every page. 400 on bad parameters; 404 when not the caller's.
+    /// </summary>
+    public static async Task<Results<Ok<Page<MessageDto>>, ValidationProblem, ProblemHttpResult>> ListMessages(
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, string? from, CancellationToken cancellationToken)
+    {
+        var size = limit ?? 50;
+        if (size is < 1 or > 200)
+        {
+            return Problems.Field("limit", "limit must be between 1 and 200.");
+        }
+
+        bool backward;
+        long bound;
+        if (cursor is not null)
+        {
+            if (!TryDecodeMessageCursor(cursor, out backward, out bound))
+            {
+                return Problems.Field("cursor", "The cursor is not valid.");
+            }
+        }
+        else if (from is null or "start")
+        {
+            (backward, bound) = (false, 0);
+        }
+        else if (from == "end")
+        {
+            (backward, bound) = (true, long.MaxValue);
+        }
+        else
+        {
+            return Problems.Field("from", "from must be 'start' or 'end'.");
+        }
+
+        var userId = principal.UserId();
+        if (!await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
+        {
+            return Problems.NotFound("conversation");
+        }
+
+        var rows = backward
+            ? await Before(db, id, bound, size + 1).ToListAsync(cancellationToken)
+            : await After(db, id, bound, size + 1).ToListAsync(cancellationToken);
+        string? next = null;
+        if (rows.Count > size)
+        {
+            rows.RemoveAt(size);
+            next = Encode(backward ? $"b:{rows[^1].Sequence}" : $"a:{rows[^1].Sequence}");
+        }
+
+        if (backward)
+        {
+            rows.Reverse();
+        }
+
+        return TypedResults.Ok(new Page<MessageDto>(rows.ConvertAll(MessageDto.From), next));
+    }
+
+    private static readonly Func<ParleyDbContext, Guid, long, int, IAsyncEnumerable<Message>> After =
+        EF.CompileAsyncQuery((ParleyDbContext db, Guid id, long after, int take) =>
+            db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence > after).OrderBy(m => m.Sequence).Take(take));
+
+    private static readonly Func<ParleyDbContext, Guid, long, int, IAsyncEnumerable<Message>> Before =
+        EF.CompileAsyncQuery((ParleyDbContext db, Guid id, long before, int take) =>
+            db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence < before).OrderByDescending(m => m.Sequence).Take(take));
+
+    /// <summary>
+    /// Sends a message. 200 with the turn, or an SSE stream when the request accepts <c>text/event-stream</c>. Errors before
+    /// the user message is stored are plain problem details: 400 (content), 402 (balance), 404, 409 (clientMessageId reused),
+    /// 429 (mailbox full or rate limit), 503. A failure after it (bot failed, 502) is refunded.
+    /// </summary>
+    public static async Task<IResult> Send(
+        Guid id, SendMessageRequest body, ClaimsPrincipal principal, ConversationEngine engine, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (body.Content is null)
+        {
+            return Problems.Field("content", "The message content is required.");
+        }
+
+        var request = new TurnRequest(principal.UserId(), id, body.Content, body.ClientMessageId);
+        if (!AcceptsEventStream(http.Request))
+        {
+            var result = await engine.SendAndWaitAsync(request, cancellationToken);
+            return result.Failure is { } failure
+                ? ToProblem(failure)
+                : TypedResults.Ok(new TurnResponse(
+                    MessageDto.From(result.UserMessage!), MessageDto.From(result.AssistantMessage!), result.TokenBalance ?? 0));
+        }
+
+        var events = engine.Send(request, cancellationToken);
+        // Until the user message is stored the outcome is an ordinary HTTP status; after it, an event stream.
+        await events.WaitToReadAsync(CancellationToken.None);
+        if (events.TryPeek(out var first) && first is TurnFailed rejected)
+        {
+            return ToProblem(rejected);
+        }
+
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not buffer the stream
+        return TypedResults.ServerSentEvents(Stream(events, cancellationToken));
+    }
+
+    private static async IAsyncEnumerable<SseItem<object>> Stream(ChannelReader<TurnEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var turnEvent in events.ReadAllAsync(cancellationToken))
+        {
+            yield return turnEvent switch
+            {
+                UserMessageStored stored => new SseItem<object>(new UserStoredEvent(MessageDto.From(stored.Message), stored.TokenBalance), "user"),
+                AssistantDelta delta => new SseItem<object>(new DeltaEvent(delta.Text), "delta"),
+                AssistantCompleted done => new SseItem<object>(new AssistantStoredEvent(MessageDto.From(done.Message), done.TokenBalance), "assistant"),
+                TurnFailed failed => new SseItem<object>(ToProblemDetails(failed), "error"),
+                _ => throw new InvalidOperationException($"Unknown turn event {turnEvent.GetType().Name}."),
+            };
+        }
+    }
+
+    private static bool AcceptsEventStream(HttpRequest request) =>
+        request.Headers.Accept.Any(value => value?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
+
+    /// <summary>Maps an engine failure to its HTTP problem (status codes in <see cref="TurnError"/>'s docs).</summary>
+    internal static IResult ToProblem(TurnFailed failure) => failure.Error == TurnError.InvalidContent
+        ? Problems.Field(failure.Detail.Contains("clientMessageId", StringComparison.Ordinal) ? "clientMessageId" : "content", failure.Detail)
+        : TypedResults.Problem(ToProblemDetails(failure));
+
+    private static ProblemDetails ToProblemDetails(TurnFailed failure)
+    {
+        var (status, title) = failure.Error switch
+        {
+            TurnError.NotFound => (StatusCodes.Status404NotFound, "Not found"),
+            TurnError.InsufficientBalance => (StatusCodes.Status402PaymentRequired, "Out of tokens"),
+            TurnError.QueueFull => (StatusCodes.Status429TooManyRequests, "Too many queued messages"),
+            TurnError.InvalidContent => (StatusCodes.Status400BadRequest, "Invalid message"),
+            TurnError.ClientMessageIdReused => (StatusCodes.Status409Conflict, "clientMessageId reused"),
+            TurnError.BotFailed => (StatusCodes.Status502BadGateway, "The bot failed"),
+            TurnError.Cancelled => (StatusCodes.Status499ClientClosedRequest, "Cancelled"),
+            _ => (StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable"),
+        };
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = failure.Detail };
+        if (failure.TokenBalance is { } balance)
+        {
+            problem.Extensions["tokenBalance"] = balance;
+        }
+
+        if (failure.Error == TurnError.ClientMessageIdReused)
+        {
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { ["clientMessageId"] = [failure.Detail] };
+        }
+
+        return problem;
+    }
+
+    private static string Encode(string value) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(value));
+
+    private static bool TryDecode(string cursor, out string value)
+    {
+        value = "";
+        if (cursor.Length > 200)
+        {
+            return false;
+        }
+
+        try
+        {
+            value = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryDecodeListCursor(string cursor, out DateTime updatedAt, out Guid id)
+    {
+        (updatedAt, id) = (default, default);
+        if (!TryDecode(cursor, out var value) || value.Split(':') is not [var ticks, var guid]
+            || !long.TryParse(ticks, NumberStyles.None, CultureInfo.InvariantCulture, out var t)
+            || t < DateTime.MinValue.Ticks || t > DateTime.MaxValue.Ticks || !Guid.TryParse(guid, out id))
+        {
+            return false;
+        }
+
+        updatedAt = new DateTime(t, DateTimeKind.Utc);
+        return true;
+    }
+
+    private static bool TryDecodeMessageCursor(string cursor, out bool backward, out long sequence)
+    {
+        (backward, sequence) = (false, 0);
+        if (!TryDecode(cursor, out var value) || value.Length < 3 || value[1] != ':' || value[0] is not ('a' or 'b')
+            || !long.TryParse(value.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out sequence))
+        {
+            return false;
+        }
+
+        backward = value[0] == 'b';
+        return true;
+    }
+}

@@ -1,0 +1,87 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Parley.Engine.Storage;
+using Parley.Server.Infrastructure;
+
+namespace Parley.Server.Data;
+
+/// <summary>Registers the database chosen by <c>Database:Provider</c>: the EF Core context, the ADO.NET data source the engine writes through, and the SQL dialect.</summary>
+public static class DatabaseSetup
+{
+    /// <summary>Adds <see cref="ParleyDbContext"/> (pooled), a <see cref="DbDataSource"/> and a <see cref="SqlDialect"/>.</summary>
+    /// <exception cref="InvalidOperationException">PostgreSQL is chosen but <c>ConnectionStrings:Parley</c> is missing.</exception>
+    public static WebApplicationBuilder AddParleyDatabase(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var services = builder.Services;
+        var configured = builder.Configuration.GetConnectionString("Parley");
+
+        if (options.IsPostgreSql)
+        {
+            var connectionString = configured
+                ?? throw new InvalidOperationException("Database:Provider is PostgreSQL but ConnectionStrings:Parley is not set.");
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString).Build();
+            services.AddSingleton<DbDataSource>(dataSource);
+            services.AddSingleton(SqlDialect.PostgreSql);
+            services.AddDbContextPool<ParleyDbContext, PostgresParleyDbContext>(db => db.UseNpgsql(dataSource));
+        }
+        else
+        {
+            var connectionString = configured ?? SqliteConnectionString(DataDirectory.Resolve(builder.Configuration));
+            services.AddSingleton<DbDataSource>(_ => SqliteFactory.Instance.CreateDataSource(connectionString));
+            services.AddSingleton(SqlDialect.Sqlite(options.SqliteSynchronous));
+            services.AddDbContextPool<ParleyDbContext, SqliteParleyDbContext>(db => db.UseSqlite(connectionString));
+        }
+
+        return builder;
+    }
+
+    /// <summary>The default SQLite connection string: <c>parley.db</c> in the data directory, pooled, 30 s busy timeout.</summary>
+    public static string SqliteConnectionString(string dataDirectory) => new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.Combine(dataDirectory, "parley.db"),
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    /// <summary>Applies pending EF Core migrations (and, for SQLite, switches the file to WAL journaling). Called once at start.</summary>
+    public static async Task MigrateDatabaseAsync(this WebApplication app, CancellationToken cancellationToken)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ParleyDbContext>();
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            await db.Database.CloseConnectionAsync();
+        }
+
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+}
+
+/// <summary>Resolves and creates <c>Parley:DataDirectory</c>.</summary>
+public static class DataDirectory
+{
+    /// <summary>The absolute data directory, created (owner-only on Unix) if missing.</summary>
+    public static string Resolve(IConfiguration configuration)
+    {
+        var configured = configuration["Parley:DataDirectory"];
+        var path = Path.GetFullPath(string.IsNullOrWhiteSpace(configured) ? new ParleyOptions().DataDirectory : configured);
+        if (!Directory.Exists(path))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+
+        return path;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Data.Common;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Parley.Engine;
+using Parley.Engine.Storage;
+
+namespace Parley.Server.Infrastructure;
+
+/// <summary>Registers the conversation engine, its store and the bot chosen by <c>Bot:Provider</c>.</summary>
+public static class EngineSetup
+{
+    /// <summary>Adds <see cref="ConversationEngine"/>, <see cref="SqlTurnStore"/>, the <see cref="IChatClient"/> and the engine's background work.</summary>
+    public static IServiceCollection AddParleyEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.SectionName)
+            .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
+            .Validate(options =>
+            {
+                options.Validate();
+                return true;
+            })
+            .ValidateOnStart();
+        services.AddOptions<BotOptions>().BindConfiguration("Bot").ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<IChatClient>(sp =>
+        {
+            var bot = sp.GetRequiredService<IOptions<BotOptions>>().Value;
+            return new EchoChatClient(TimeSpan.FromMilliseconds(bot.Echo.ChunkDelayMs), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(sp => new SqlTurnStore(
+            sp.GetRequiredService<DbDataSource>(),
+            sp.GetRequiredService<SqlDialect>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
+            sp.GetRequiredService<ILogger<SqlTurnStore>>()));
+        services.AddSingleton<ITurnStore>(sp => sp.GetRequiredService<SqlTurnStore>());
+        services.AddSingleton(sp => new ConversationEngine(
+            sp.GetRequiredService<ITurnStore>(),
+            sp.GetRequiredService<IChatClient>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ConversationEngine>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddHostedService<EngineMaintenance>();
+        return services;
+    }
+}
+
+/// <summary>Runs the engine's eviction sweep, and once at start settles turns a previous run of this node left unfinished.</summary>
+internal sealed partial class EngineMaintenance(ConversationEngine engine, ILogger<EngineMaintenance> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await engine.RecoverPendingTurnsAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRecoveryFailed(logger, ex);
+        }
+
+        await engine.RunMaintenanceAsync(stoppingToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Settling unfinished turns at start failed; they will be settled when their conversations are next used")]
+    private static partial void LogRecoveryFailed(ILogger logger, Exception exception);
+}

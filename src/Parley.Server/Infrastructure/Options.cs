@@ -1,0 +1,99 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Parley.Server.Infrastructure;
+
+/// <summary>Host-wide settings (section <c>Parley</c>).</summary>
+public sealed class ParleyOptions
+{
+    /// <summary>Directory for the SQLite database and the generated JWT signing key (<c>Parley:DataDirectory</c>, env <c>Parley__DataDirectory</c>). Default <c>./data</c>, relative to the working directory.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data";
+}
+
+/// <summary>The database (section <c>Database</c>; connection string <c>ConnectionStrings:Parley</c>).</summary>
+public sealed class DatabaseOptions
+{
+    /// <summary><c>Sqlite</c> (default, embedded, file <c>parley.db</c> in the data directory) or <c>PostgreSQL</c>.</summary>
+    [Required, RegularExpression("^(?i)(sqlite|postgresql)$", ErrorMessage = "Database:Provider must be Sqlite or PostgreSQL.")]
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>SQLite <c>PRAGMA synchronous</c> of the turn writer in WAL mode: <c>FULL</c> (default; a commit survives power loss) or <c>NORMAL</c> (survives process crashes; a power loss may lose the last commits).</summary>
+    [RegularExpression("^(?i)(full|normal)$", ErrorMessage = "Database:SqliteSynchronous must be FULL or NORMAL.")]
+    public string SqliteSynchronous { get; set; } = "FULL";
+
+    /// <summary>True when <see cref="Provider"/> is PostgreSQL.</summary>
+    public bool IsPostgreSql => Provider.Equals("PostgreSQL", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Access and refresh tokens (section <c>Jwt</c>).</summary>
+public sealed class JwtOptions
+{
+    /// <summary>Token issuer (<c>iss</c>, RFC 7519 §4.1.1). Default <c>parley</c>.</summary>
+    [Required]
+    public string Issuer { get; set; } = "parley";
+
+    /// <summary>Token audience (<c>aud</c>, RFC 7519 §4.1.3). Default <c>parley</c>.</summary>
+    [Required]
+    public string Audience { get; set; } = "parley";
+
+    /// <summary>HMAC-SHA256 key, base64, at least 256 bits. When empty a key is generated into the data directory (owner-only) on first start. Nodes sharing a database must share it.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>Access token lifetime in minutes. Default 15.</summary>
+    [Range(1, 1440)]
+    public int AccessTokenMinutes { get; set; } = 15;
+
+    /// <summary>Refresh token lifetime in days. Default 14.</summary>
+    [Range(1, 365)]
+    public int RefreshTokenDays { get; set; } = 14;
+
+    /// <summary>How often each node reloads revoked sessions written by other nodes, in seconds: the bound on how long a logged-out access token may still work elsewhere. Default 5.</summary>
+    [Range(1, 300)]
+    public int RevocationPollSeconds { get; set; } = 5;
+}
+
+/// <summary>Token balance rules (section <c>Quota</c>).</summary>
+public sealed class QuotaOptions
+{
+    /// <summary>Tokens a new user starts with. Default 4,000.</summary>
+    [Range(0, long.MaxValue)]
+    public long InitialBalance { get; set; } = 4_000;
+
+    /// <summary>Tokens charged per accepted message. Default 100.</summary>
+    [Range(0, long.MaxValue)]
+    public long CostPerMessage { get; set; } = 100;
+}
+
+/// <summary>The bot (section <c>Bot</c>).</summary>
+public sealed class BotOptions
+{
+    /// <summary><c>echo</c> (default) replies with the user's text. Real LLM providers come later behind the same <c>IChatClient</c> seam.</summary>
+    [Required, RegularExpression("^(?i)echo$", ErrorMessage = "Bot:Provider must be echo.")]
+    public string Provider { get; set; } = "echo";
+
+    /// <summary>Echo bot settings.</summary>
+    public EchoBotOptions Echo { get; set; } = new();
+}
+
+/// <summary>The echo bot (section <c>Bot:Echo</c>).</summary>
+public sealed class EchoBotOptions
+{
+    /// <summary>Delay between streamed chunks in milliseconds (to simulate a slow model). Default 0.</summary>
+    [Range(0, 60_000)]
+    public int ChunkDelayMs { get; set; }
+}
+
+/// <summary>Rate limits (section <c>RateLimits</c>), enforced with ASP.NET Core's rate limiter; exceeding one returns 429 with <c>Retry-After</c>.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Turn all limits off (tests, benchmarks). Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Register/login/refresh requests per client IP per minute. Default 20.</summary>
+    [Range(1, int.MaxValue)]
+    public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary>Messages sent per user per minute. Default 60.</summary>
+    [Range(1, int.MaxValue)]
+    public int MessagesPerMinute { get; set; } = 60;
+}

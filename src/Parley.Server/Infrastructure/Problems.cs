@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Parley.Server.Infrastructure;
+
+/// <summary>Builders for RFC 9457 problem details with the offending field named in <c>errors</c>.</summary>
+public static class Problems
+{
+    /// <summary>400 with one error on <paramref name="field"/> (camelCase, as in the request body).</summary>
+    public static ValidationProblem Field(string field, string error) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [error] });
+
+    /// <summary>400 with the errors collected per field.</summary>
+    public static ValidationProblem Fields(IDictionary<string, string[]> errors) => TypedResults.ValidationProblem(errors);
+
+    /// <summary>A problem with <paramref name="status"/>, <paramref name="title"/> and <paramref name="detail"/>; optional field errors.</summary>
+    public static ProblemHttpResult Status(int status, string title, string detail, string? field = null)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (field is not null)
+        {
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        }
+
+        return TypedResults.Problem(problem);
+    }
+
+    /// <summary>404 that never says whether the resource exists for someone else.</summary>
+    public static ProblemHttpResult NotFound(string what) => Status(StatusCodes.Status404NotFound, "Not found", $"The {what} does not exist.");
+}
+
+/// <summary>
+/// The one exception handler: malformed requests (bad JSON, wrong types, missing body) become 400 problem details
+/// naming the field; anything else becomes a 500 with only a trace id (no internals), per RFC 9457.
+/// </summary>
+public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
+{
+    /// <inheritdoc />
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails problem;
+        if (exception is BadHttpRequestException bad)
+        {
+            var json = exception.InnerException as JsonException;
+            var field = json?.Path is { Length: > 2 } path ? ToField(path) : "body";
+            var detail = json is not null
+                ? $"The request body is not valid: '{field}' has the wrong type or the JSON is malformed."
+                : bad.Message.Contains("no body was provided", StringComparison.Ordinal)
+                    ? "A JSON request body is required."
+                    : bad.Message;
+            problem = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [detail] })
+            {
+                Status = bad.StatusCode,
+                Title = "The request is malformed",
+                Detail = detail,
+            };
+        }
+        else
+        {
+            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "An unexpected error occurred",
+                Detail = "The server failed to process the request. Quote the traceId when reporting it.",
+            };
+        }
+
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>"$.content" → "content"; "$.items[0].name" → "items[0].name".</summary>
+    private static string ToField(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}
+
+/// <summary>Adds <c>traceId</c> to every problem details response.</summary>
+public static class ProblemDetailsSetup
+{
+    /// <summary>Registers problem details with a trace id and the exception handler.</summary>
+    public static IServiceCollection AddParleyProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+        services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        return services;
+    }
+}
