@@ -1,0 +1,69 @@
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { msg } from '../test/fake-fetch';
+import { Message } from './message';
+
+describe('Message', () => {
+  it('renders assistant content as GitHub-flavoured markdown', () => {
+    const content = [
+      '# Title',
+      '',
+      'Some **bold** and `code`.',
+      '',
+      '- one',
+      '- two',
+      '',
+      '| a | b |',
+      '|---|---|',
+      '| 1 | 2 |',
+      '',
+      '~~gone~~ and https://example.com',
+      '',
+      '```',
+      'const x = 1;',
+      '```',
+    ].join('\n');
+    const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
+    const article = screen.getByTestId('message');
+    expect(article).toHaveAttribute('data-role', 'assistant');
+    expect(screen.getByRole('heading', { level: 1, name: 'Title' })).toBeInTheDocument();
+    expect(container.querySelector('strong')).toHaveTextContent('bold');
+    expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(['one', 'two']);
+    expect(screen.getByRole('table')).toHaveTextContent('ab12');
+    expect(container.querySelector('del')).toHaveTextContent('gone');
+    expect(container.querySelector('pre code')).toHaveTextContent('const x = 1;');
+    const link = screen.getByRole('link', { name: 'https://example.com' });
+    expect(link).toHaveAttribute('href', 'https://example.com');
+    expect(link).toHaveAttribute('target', '_blank');
+    expect(link.getAttribute('rel')).toContain('noopener');
+  });
+
+  it('never renders raw HTML or script URLs from assistant content', () => {
+    const content =
+      'Hi <img src=x onerror="alert(1)"> <script>alert(2)</script> <b>raw</b>\n\n[click](javascript:alert(3))';
+    const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
+    expect(container.querySelector('img, script, b')).toBeNull();
+    expect(container.innerHTML).not.toContain('onerror');
+    const link = screen.getByText('click').closest('a');
+    expect(link).not.toBeNull();
+    expect(link?.getAttribute('href') ?? '').not.toMatch(/javascript:/i);
+  });
+
+  it('renders user content as plain text with whitespace kept', () => {
+    const content = '**not bold**\n  <b>not html</b>\n\nlast line';
+    const { container } = render(<Message message={msg({ role: 'user', content })} />);
+    const article = screen.getByTestId('message');
+    expect(article).toHaveAttribute('data-role', 'user');
+    expect(container.querySelector('strong, b')).toBeNull();
+    const bubble = article.querySelector('.whitespace-pre-wrap');
+    expect(bubble?.textContent).toBe(content);
+  });
+
+  it('shows a typing indicator for an empty pending reply and labels stopped replies', () => {
+    const { rerender } = render(<Message message={msg({ role: 'assistant', content: '', status: 'pending' })} />);
+    expect(screen.getByRole('status', { name: 'Assistant is replying' })).toBeInTheDocument();
+    rerender(<Message message={msg({ role: 'assistant', content: 'partial', status: 'cancelled' })} />);
+    expect(screen.queryByRole('status')).toBeNull();
+    expect(screen.getByTestId('message')).toHaveTextContent('partialStopped');
+  });
+});
