@@ -120,6 +120,7 @@ public sealed partial class ConversationEngine : IDisposable
                     break;
                 case AssistantCompleted completed:
                     (assistant, balance) = (completed.Message, completed.TokenBalance);
+                    user = user is null ? null : user with { Status = completed.Message.Status }; // settled with the reply
                     break;
                 case TurnFailed failed:
                     failure = failed;

@@ -65,11 +65,12 @@ public static class DatabaseSetup
 /// <summary>Resolves and creates <c>Parley:DataDirectory</c>.</summary>
 public static class DataDirectory
 {
-    /// <summary>The absolute data directory, created (owner-only on Unix) if missing.</summary>
+    /// <summary>The absolute data directory (a relative one is relative to the content root), created owner-only if missing.</summary>
     public static string Resolve(IConfiguration configuration)
     {
         var configured = configuration["Parley:DataDirectory"];
-        var path = Path.GetFullPath(string.IsNullOrWhiteSpace(configured) ? new ParleyOptions().DataDirectory : configured);
+        var root = configuration[HostDefaults.ContentRootKey] ?? Directory.GetCurrentDirectory();
+        var path = Path.GetFullPath(string.IsNullOrWhiteSpace(configured) ? new ParleyOptions().DataDirectory : configured, root);
         if (!Directory.Exists(path))
         {
             if (OperatingSystem.IsWindows())

@@ -5,7 +5,7 @@ namespace Parley.Server.Infrastructure;
 /// <summary>Host-wide settings (section <c>Parley</c>).</summary>
 public sealed class ParleyOptions
 {
-    /// <summary>Directory for the SQLite database and the generated JWT signing key (<c>Parley:DataDirectory</c>, env <c>Parley__DataDirectory</c>). Default <c>./data</c>, relative to the working directory.</summary>
+    /// <summary>Directory for the SQLite database and the generated JWT signing key (<c>Parley:DataDirectory</c>, env <c>Parley__DataDirectory</c>). Default <c>data</c>, relative to the content root (<c>src/Parley.Server</c> under <c>dotnet run</c>).</summary>
     [Required]
     public string DataDirectory { get; set; } = "data";
 }
