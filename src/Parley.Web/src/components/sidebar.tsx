@@ -125,13 +125,15 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className="min-w-0 flex-1 truncate rounded-lg px-2.5 py-2 outline-none focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset"
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
+              selected ? 'pr-16' : 'pr-2.5'
+            }`}
             data-testid="conversation-link"
           >
             {title}
           </a>
           <div
-            className={`flex shrink-0 items-center pr-1 transition-opacity group-focus-within:opacity-100 group-hover:opacity-100 pointer-coarse:opacity-100 ${
+            className={`absolute inset-y-0 right-1 flex items-center transition-opacity group-focus-within:opacity-100 group-hover:opacity-100 pointer-coarse:opacity-100 ${
               selected ? 'opacity-100' : 'opacity-0'
             }`}
           >

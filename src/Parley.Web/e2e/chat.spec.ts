@@ -1,0 +1,139 @@
+import { expect, test } from '@playwright/test';
+import { ParleyApp } from './parley-app';
+
+const PASSWORD = 'Parley#2026';
+
+function uniqueUserName(project: string): string {
+  return `e2e_${project}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`.slice(0, 32);
+}
+
+test('register, chat with streaming, keep history, rename, delete, log out and back in', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const project = testInfo.project.name;
+  const userName = uniqueUserName(project);
+
+  await test.step('register with live password feedback', async () => {
+    await app.goto('/');
+    await expect(app.byTestId('login-username')).toBeVisible();
+    await app.screenshot(`${project}-login`);
+    await app.byTestId('register-link').click();
+    const password = app.byTestId('register-password');
+    await password.fill('abc');
+    await expect(page.locator('[data-rule="length"]')).toHaveAttribute('data-met', 'false');
+    await expect(page.locator('[data-rule="lower"]')).toHaveAttribute('data-met', 'true');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await app.register(userName, PASSWORD, `${userName}@example.com`);
+    // Registration leads to the login form with the user name filled in.
+    await expect(app.byTestId('login-username')).toHaveValue(userName);
+  });
+
+  await test.step('log in', async () => {
+    await app.byTestId('login-password').fill(PASSWORD);
+    await app.byTestId('login-submit').click();
+    await expect(app.byTestId('token-balance')).toHaveText(/\d/);
+  });
+
+  const startBalance = await app.balance();
+  const first = 'Hello **Parley**!\n\n- one\n- two';
+
+  await test.step('send in a new conversation: the echo streams back as markdown', async () => {
+    await app.newConversation();
+    await app.closeSidebar();
+    const contentType = await app.send(first);
+    expect(contentType).toContain('text/event-stream');
+    await expect(app.messages).toHaveCount(2);
+    const user = app.messagesByRole('user').first();
+    const assistant = app.messagesByRole('assistant').first();
+    await expect(user).toContainText('Hello **Parley**!'); // plain text: the stars stay
+    await expect(assistant.locator('strong')).toHaveText('Parley');
+    await expect(assistant.locator('li')).toHaveText(['one', 'two']);
+    await expect(page).toHaveURL(/\/c\/[^/]+$/);
+    expect(await app.balance()).toBeLessThan(startBalance);
+  });
+  const firstUrl = page.url();
+
+  await test.step('the conversation is listed with a title from its first message', async () => {
+    await app.openSidebar();
+    await expect(app.conversationItems).toHaveCount(1);
+    await expect(app.conversationItems.first()).toContainText('Hello');
+    await app.closeSidebar();
+  });
+
+  await test.step('a second conversation moves to the top', async () => {
+    await app.newConversation();
+    await app.closeSidebar();
+    await app.send('Second conversation\nwith two lines');
+    await expect(app.messagesByRole('assistant').first()).toContainText('Second conversation');
+    await expect(app.messagesByRole('user').first()).toHaveText('Second conversation\nwith two lines');
+    await app.openSidebar();
+    await expect(app.conversationItems).toHaveCount(2);
+    await expect(app.conversationItems.first()).toContainText('Second conversation');
+    await app.screenshot(`${project}-chat${app.isNarrow ? '-sidebar' : ''}`);
+    await app.closeSidebar();
+    if (app.isNarrow) await app.screenshot(`${project}-chat`);
+  });
+  const secondUrl = page.url();
+  expect(secondUrl).not.toBe(firstUrl);
+
+  await test.step('after a reload both histories are intact', async () => {
+    await page.reload();
+    await expect(page).toHaveURL(secondUrl);
+    await expect(app.messages).toHaveCount(2);
+    await expect(app.messagesByRole('assistant').first()).toContainText('Second conversation');
+    await app.selectConversation('Hello');
+    await expect(page).toHaveURL(firstUrl);
+    await expect(app.messages).toHaveCount(2);
+    await expect(app.messagesByRole('assistant').first().locator('strong')).toHaveText('Parley');
+  });
+
+  await test.step('the back and forward buttons move between conversations', async () => {
+    await page.goBack();
+    await expect(page).toHaveURL(secondUrl);
+    await expect(app.messagesByRole('user').first()).toHaveText('Second conversation\nwith two lines');
+    await page.goForward();
+    await expect(page).toHaveURL(firstUrl);
+    await expect(app.messagesByRole('user').first()).toContainText('Hello **Parley**!');
+  });
+
+  await test.step('rename inline, and the new title survives a reload', async () => {
+    await app.rename('Hello', 'Renamed chat');
+    await page.reload();
+    await app.openSidebar();
+    await expect(app.conversationItem('Renamed chat')).toHaveCount(1);
+  });
+
+  await test.step('delete with confirmation', async () => {
+    await app.delete('Second conversation');
+    await expect(app.conversationItems).toHaveCount(1);
+  });
+
+  await test.step('log out and log in again', async () => {
+    await app.logout();
+    await app.login(userName, PASSWORD);
+    await app.openSidebar();
+    await expect(app.conversationItems).toHaveCount(1);
+    await app.selectConversation('Renamed chat');
+    await expect(app.messages).toHaveCount(2);
+    await expect(app.messagesByRole('assistant').first().locator('li')).toHaveText(['one', 'two']);
+  });
+});
+
+test('shows server field errors on registration and a clear login error', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}x`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await expect(app.byTestId('login-username')).toHaveValue(userName);
+
+  // Same name again: the server's 409 is shown next to the user name field.
+  await app.register(userName, PASSWORD);
+  await expect(app.byTestId('register-username')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByTestId('field-error').first()).toBeVisible();
+  await app.screenshot(`${testInfo.project.name}-register-conflict`);
+
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await app.byTestId('login-username').fill(userName);
+  await app.byTestId('login-password').fill('Wrong#password1');
+  await app.byTestId('login-submit').click();
+  await expect(app.byTestId('error')).toContainText('Incorrect user name or password');
+});
