@@ -93,13 +93,15 @@ internal sealed class ConversationContext
         return user is null ? null : new StoredTurn(user, null);
     }
 
-    /// <summary>The chat history the bot sees: the window, without failed turns, up to and including <paramref name="lastSequence"/>.</summary>
+    /// <summary>The chat history the bot sees: the window up to and including <paramref name="lastSequence"/>, without failed turns, starting with a user message.</summary>
     public List<ChatMessage> ToChatHistory(long lastSequence)
     {
         var history = new List<ChatMessage>(_window.Count);
         foreach (var message in _window)
         {
-            if (message.Sequence > lastSequence || message.Status == MessageStatuses.Failed)
+            // Skip failed turns, and start at a user message: chat models expect the user to speak first.
+            if (message.Sequence > lastSequence || message.Status == MessageStatuses.Failed
+                || (history.Count == 0 && message.Role != MessageRoles.User))
             {
                 continue;
             }

@@ -1,0 +1,436 @@
+using Microsoft.Extensions.AI;
+using Parley.Engine;
+
+namespace Parley.Engine.Tests;
+
+public sealed class ConversationEngineTests : IAsyncLifetime
+{
+    private TestDatabase _db = null!;
+
+    public async ValueTask InitializeAsync() => _db = await TestDatabase.CreateAsync();
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ConcurrentSendsToOneConversationRunInStrictAlternatingOrder()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+            Task.Run(() => engine.SendAndWaitAsync(new TurnRequest(user, conversation, $"message {i}")))));
+
+        Assert.All(results, r => Assert.Null(r.Failure));
+        var messages = await _db.MessagesAsync(conversation);
+        Assert.Equal(32, messages.Count);
+        Assert.Equal(Enumerable.Range(1, 32).Select(i => (long)i), messages.Select(m => m.Sequence));
+        for (var i = 0; i < messages.Count; i += 2)
+        {
+            Assert.Equal(MessageRoles.User, messages[i].Role);
+            Assert.Equal(MessageRoles.Assistant, messages[i + 1].Role);
+            Assert.Equal(messages[i].Content, messages[i + 1].Content);
+            Assert.All(new[] { messages[i], messages[i + 1] }, m => Assert.Equal(MessageStatuses.Completed, m.Status));
+        }
+
+        // Every acknowledged turn is the one stored at its sequences.
+        foreach (var result in results)
+        {
+            Assert.Contains(messages, m => m.Id == result.UserMessage!.Id && m.Sequence + 1 == result.AssistantMessage!.Sequence);
+        }
+    }
+
+    [Fact]
+    public async Task EachTurnSeesTheFullContextOfTheTurnsBeforeIt()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var bot = new ScriptedBot();
+        using var engine = _db.Engine(bot);
+
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            Assert.Null((await engine.SendAndWaitAsync(new TurnRequest(user, conversation, text))).Failure);
+        }
+
+        Assert.Equal(["one"], bot.Seen[0].Select(m => m.Text));
+        Assert.Equal(["one", "one", "two", "two", "three"], bot.Seen[2].Select(m => m.Text));
+        Assert.Equal([ChatRole.User, ChatRole.Assistant, ChatRole.User, ChatRole.Assistant, ChatRole.User], bot.Seen[2].Select(m => m.Role));
+    }
+
+    [Fact]
+    public async Task ABlockedConversationDoesNotHoldUpAnother()
+    {
+        var user = await _db.AddUserAsync();
+        var slow = await _db.AddConversationAsync(user);
+        var fast = await _db.AddConversationAsync(user);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bot = new ScriptedBot((history, ct) => history[^1].Text == "hold" ? gate.Task.WaitAsync(ct) : Task.CompletedTask);
+        using var engine = _db.Engine(bot);
+
+        var held = engine.SendAndWaitAsync(new TurnRequest(user, slow, "hold"));
+        var other = await engine.SendAndWaitAsync(new TurnRequest(user, fast, "go")).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
+
+        Assert.Null(other.Failure);
+        Assert.False(held.IsCompleted);
+        gate.SetResult();
+        Assert.Null((await held).Failure);
+    }
+
+    [Fact]
+    public async Task MessagesAreDurableBeforeTheirEventsAreEmitted()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine(new EchoChatClient(TimeSpan.FromMilliseconds(20)));
+
+        var sawUser = false;
+        var sawAssistant = false;
+        await foreach (var turnEvent in engine.Send(new TurnRequest(user, conversation, "durable please")).ReadAllAsync(Timeout))
+        {
+            var stored = await _db.MessagesAsync(conversation);
+            switch (turnEvent)
+            {
+                case UserMessageStored userStored:
+                    Assert.Contains(stored, m => m.Id == userStored.Message.Id);
+                    Assert.Equal(3_900, await _db.BalanceAsync(user));
+                    sawUser = true;
+                    break;
+                case AssistantCompleted completed:
+                    Assert.Contains(stored, m => m.Id == completed.Message.Id && m.Content == "durable please");
+                    sawAssistant = true;
+                    break;
+            }
+        }
+
+        Assert.True(sawUser && sawAssistant);
+    }
+
+    [Fact]
+    public async Task ParallelSendsChargeAtomicallyAndRejectBeyondTheBalance()
+    {
+        var user = await _db.AddUserAsync(balance: 4_000);
+        var conversations = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => _db.AddConversationAsync(user)));
+        using var engine = _db.Engine();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            Task.Run(() => engine.SendAndWaitAsync(new TurnRequest(user, conversations[i % 6], $"m{i}")))));
+
+        Assert.Equal(40, results.Count(r => r.Failure is null));
+        Assert.Equal(20, results.Count(r => r.Failure?.Error == TurnError.InsufficientBalance));
+        Assert.Equal(0, await _db.BalanceAsync(user));
+        var stored = 0;
+        foreach (var conversation in conversations)
+        {
+            stored += (await _db.MessagesAsync(conversation)).Count(m => m.Role == MessageRoles.User);
+        }
+
+        Assert.Equal(40, stored);
+    }
+
+    [Fact]
+    public async Task ARepeatedClientMessageIdReturnsTheOriginalTurnWithoutASecondCharge()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine();
+
+        var first = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
+        var again = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
+        var reused = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "different", "key-1"));
+
+        Assert.Equal(first.UserMessage!.Id, again.UserMessage!.Id);
+        Assert.Equal(first.AssistantMessage!.Id, again.AssistantMessage!.Id);
+        Assert.Equal(TurnError.ClientMessageIdReused, reused.Failure!.Error);
+        Assert.Equal(2, (await _db.MessagesAsync(conversation)).Count);
+        Assert.Equal(3_900, await _db.BalanceAsync(user));
+    }
+
+    [Fact]
+    public async Task ARepeatedClientMessageIdIsFoundInTheDatabaseAfterTheContextWasRebuilt()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using (var engine = _db.Engine())
+        {
+            await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
+        }
+
+        using var restarted = _db.Engine();
+        var again = await restarted.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
+
+        Assert.Null(again.Failure);
+        Assert.Equal(2, (await _db.MessagesAsync(conversation)).Count);
+        Assert.Equal(3_900, await _db.BalanceAsync(user));
+    }
+
+    [Fact]
+    public async Task AFailingBotStoresAFailedTurnAndRefundsIt()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var bot = new ScriptedBot((_, _) => throw new HttpRequestException("model down"));
+        using var engine = _db.Engine(bot);
+
+        var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello"));
+
+        Assert.Equal(TurnError.BotFailed, result.Failure!.Error);
+        Assert.Equal(4_000, result.Failure.TokenBalance);
+        Assert.Equal(4_000, await _db.BalanceAsync(user));
+        var messages = await _db.MessagesAsync(conversation);
+        Assert.Equal([MessageRoles.User, MessageRoles.Assistant], messages.Select(m => m.Role));
+        Assert.All(messages, m => Assert.Equal(MessageStatuses.Failed, m.Status));
+    }
+
+    [Fact]
+    public async Task StoppingAStreamStoresThePartialReplyAsCancelled()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine(new EchoChatClient(TimeSpan.FromSeconds(30)));
+        using var abort = new CancellationTokenSource();
+
+        var events = engine.Send(new TurnRequest(user, conversation, "abcdefgh"), abort.Token);
+        await foreach (var turnEvent in events.ReadAllAsync(Timeout))
+        {
+            if (turnEvent is AssistantDelta)
+            {
+                await abort.CancelAsync();
+                break;
+            }
+        }
+
+        // The turn settles in the background; the next turn queues behind it and sees it stored.
+        var next = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "x"));
+        Assert.NotNull(next.UserMessage);
+        var messages = await _db.MessagesAsync(conversation);
+        Assert.Equal(MessageStatuses.Cancelled, messages[1].Status);
+        Assert.Equal("ab", messages[1].Content);
+        Assert.Equal(3_800, await _db.BalanceAsync(user)); // a stopped turn was still accepted
+    }
+
+    [Fact]
+    public async Task AFullMailboxRejectsTheTurnWithoutStoringOrCharging()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var engine = _db.Engine(new ScriptedBot((_, ct) => gate.Task.WaitAsync(ct)), o => o.MailboxCapacity = 1);
+
+        var running = engine.Send(new TurnRequest(user, conversation, "first"));
+        await running.WaitToReadAsync(Timeout); // the first turn has left the mailbox and is running
+        var queued = engine.SendAndWaitAsync(new TurnRequest(user, conversation, "second"));
+        var rejected = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "third"));
+
+        Assert.Equal(TurnError.QueueFull, rejected.Failure!.Error);
+        gate.SetResult();
+        Assert.Null((await queued).Failure);
+        Assert.Equal(4, (await _db.MessagesAsync(conversation)).Count);
+        Assert.Equal(3_800, await _db.BalanceAsync(user));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   \n ")]
+    public async Task EmptyContentIsRejectedWithoutStoringOrCharging(string content)
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine();
+
+        var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, content));
+
+        Assert.Equal(TurnError.InvalidContent, result.Failure!.Error);
+        Assert.Empty(await _db.MessagesAsync(conversation));
+        Assert.Equal(4_000, await _db.BalanceAsync(user));
+    }
+
+    [Fact]
+    public async Task OversizedContentIsRejected()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine(configure: o => o.MaxContentLength = 10);
+
+        Assert.Null((await engine.SendAndWaitAsync(new TurnRequest(user, conversation, new string('a', 10)))).Failure);
+        Assert.Equal(TurnError.InvalidContent, (await engine.SendAndWaitAsync(new TurnRequest(user, conversation, new string('a', 11)))).Failure!.Error);
+    }
+
+    [Fact]
+    public async Task AnotherUsersConversationIsNotFound()
+    {
+        var owner = await _db.AddUserAsync();
+        var intruder = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(owner);
+        using var engine = _db.Engine();
+
+        Assert.Equal(TurnError.NotFound, (await engine.SendAndWaitAsync(new TurnRequest(intruder, conversation, "hi"))).Failure!.Error);
+        Assert.Equal(TurnError.NotFound, (await engine.SendAndWaitAsync(new TurnRequest(owner, Guid.NewGuid(), "hi"))).Failure!.Error);
+        Assert.Equal(4_000, await _db.BalanceAsync(intruder));
+    }
+
+    [Fact]
+    public async Task APendingTurnLeftByACrashIsCompletedOnRestart()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        // What a crash between the two commits of a turn leaves behind: a charged, pending user message.
+        var store = _db.Store();
+        var pending = new StoredMessage(Guid.CreateVersion7(), conversation, 1, MessageRoles.User, "left behind", MessageStatuses.Pending, null, DateTime.UtcNow);
+        Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "test-node", null), Timeout)).Status);
+
+        using var engine = _db.Engine();
+        Assert.Equal(1, await engine.RecoverPendingTurnsAsync(Timeout));
+        var messages = await WaitForAsync(() => _db.MessagesAsync(conversation), m => m.Count == 2);
+
+        Assert.Equal(["left behind", "left behind"], messages.Select(m => m.Content));
+        Assert.All(messages, m => Assert.Equal(MessageStatuses.Completed, m.Status));
+        Assert.Equal(3_900, await _db.BalanceAsync(user));
+        Assert.Equal(1, engine.GetStatistics().Recovered);
+    }
+
+    [Fact]
+    public async Task APendingTurnWhoseBotFailsOnRecoveryIsMarkedFailedAndRefunded()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var store = _db.Store();
+        var pending = new StoredMessage(Guid.CreateVersion7(), conversation, 1, MessageRoles.User, "left behind", MessageStatuses.Pending, null, DateTime.UtcNow);
+        await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "test-node", null), Timeout);
+
+        using var engine = _db.Engine(new ScriptedBot((_, _) => throw new InvalidOperationException("down")));
+        // A new turn on the conversation settles the old one first, then runs.
+        var next = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "next"));
+
+        Assert.Equal(TurnError.BotFailed, next.Failure!.Error);
+        var messages = await _db.MessagesAsync(conversation);
+        Assert.Equal(4, messages.Count);
+        Assert.All(messages, m => Assert.Equal(MessageStatuses.Failed, m.Status));
+        Assert.Equal(4_000, await _db.BalanceAsync(user));
+    }
+
+    [Fact]
+    public async Task TwoNodesWritingOneConversationKeepContiguousAlternatingSequences()
+    {
+        var user = await _db.AddUserAsync(balance: 1_000_000);
+        var conversation = await _db.AddConversationAsync(user);
+        using var nodeA = _db.Engine(configure: o => o.NodeId = "node-a");
+        using var nodeB = _db.Engine(configure: o => o.NodeId = "node-b");
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
+            (i % 2 == 0 ? nodeA : nodeB).SendAndWaitAsync(new TurnRequest(user, conversation, $"m{i}")))));
+
+        var acknowledged = results.Where(r => r.Failure is null).ToList();
+        var messages = await _db.MessagesAsync(conversation);
+        Assert.Equal(Enumerable.Range(1, messages.Count).Select(i => (long)i), messages.Select(m => m.Sequence));
+        for (var i = 0; i < messages.Count; i += 2)
+        {
+            Assert.Equal(MessageRoles.User, messages[i].Role);
+            Assert.Equal(MessageRoles.Assistant, messages[i + 1].Role);
+            Assert.Equal(messages[i].Content, messages[i + 1].Content);
+        }
+
+        Assert.All(acknowledged, r => Assert.Contains(messages, m => m.Id == r.AssistantMessage!.Id));
+        Assert.True(acknowledged.Count >= 18, $"only {acknowledged.Count} of 20 turns were acknowledged");
+        Assert.True(nodeA.GetStatistics().Conflicts + nodeB.GetStatistics().Conflicts > 0, "the nodes never contended");
+    }
+
+    [Fact]
+    public async Task IdleContextsAreEvictedAndRebuiltTransparently()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var time = new ManualTime();
+        var bot = new ScriptedBot();
+        using var engine = _db.Engine(bot, o => o.IdleTimeout = TimeSpan.FromMinutes(15), time: time);
+
+        await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "one"));
+        Assert.Equal(0, engine.Sweep());
+        time.Advance(TimeSpan.FromMinutes(16));
+        Assert.Equal(1, engine.Sweep());
+        Assert.Equal(0, engine.ResidentCount);
+
+        var second = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "two"));
+
+        Assert.Equal(3, second.UserMessage!.Sequence);
+        Assert.Equal(["one", "one", "two"], bot.Seen[1].Select(m => m.Text));
+        var stats = engine.GetStatistics();
+        Assert.Equal(2, stats.ContextMisses);
+        Assert.Equal(1, stats.Evictions);
+    }
+
+    [Fact]
+    public async Task TheResidentCapEvictsTheLeastRecentlyUsed()
+    {
+        var user = await _db.AddUserAsync();
+        var conversations = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _db.AddConversationAsync(user)));
+        var time = new ManualTime();
+        using var engine = _db.Engine(configure: o => o.MaxResidentConversations = 2, time: time);
+
+        foreach (var conversation in conversations)
+        {
+            await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hi"));
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[0], "again")); // now the most recent
+        Assert.Equal(1, engine.Sweep());
+        Assert.Equal(2, engine.ResidentCount);
+
+        var before = engine.GetStatistics().ContextMisses;
+        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[0], "hit"));
+        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[2], "hit"));
+        Assert.Equal(before, engine.GetStatistics().ContextMisses); // the survivors are 0 and 2
+        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[1], "miss"));
+        Assert.Equal(before + 1, engine.GetStatistics().ContextMisses);
+    }
+
+    [Fact]
+    public async Task TheContextWindowBoundsWhatTheBotSees()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var bot = new ScriptedBot();
+        using var engine = _db.Engine(bot, o => o.ContextWindowMessages = 4);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await engine.SendAndWaitAsync(new TurnRequest(user, conversation, $"m{i}"));
+        }
+
+        Assert.Equal(["m3", "m3", "m4"], bot.Seen[^1].Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task EchoBotStreamsTheExactTextInSeveralChunks()
+    {
+        using var echo = new EchoChatClient();
+        var chunks = new List<string>();
+        await foreach (var update in echo.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hello 👋 world")], cancellationToken: Timeout))
+        {
+            chunks.Add(update.Text);
+        }
+
+        Assert.True(chunks.Count > 1);
+        Assert.Equal("hello 👋 world", string.Concat(chunks));
+        Assert.DoesNotContain(chunks, c => char.IsHighSurrogate(c[^1]));
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            await Task.Delay(25, Timeout);
+        }
+
+        return await read();
+    }
+}
