@@ -34,7 +34,7 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
   });
 
   const startBalance = await app.balance();
-  const first = 'Hello **Parley**!\n\n- one\n- two';
+  const first = 'Hello **Parley**! Here is my list:\n\n- one\n- two\n\n```\nconst answer = 42;\n```';
 
   await test.step('send in a new conversation: the echo streams back as markdown', async () => {
     await app.newConversation();
@@ -47,6 +47,7 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
     await expect(user).toContainText('Hello **Parley**!'); // plain text: the stars stay
     await expect(assistant.locator('strong')).toHaveText('Parley');
     await expect(assistant.locator('li')).toHaveText(['one', 'two']);
+    await expect(assistant.locator('pre')).toHaveText('const answer = 42;');
     await expect(page).toHaveURL(/\/c\/[^/]+$/);
     expect(await app.balance()).toBeLessThan(startBalance);
   });
@@ -68,9 +69,8 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
     await app.openSidebar();
     await expect(app.conversationItems).toHaveCount(2);
     await expect(app.conversationItems.first()).toContainText('Second conversation');
-    await app.screenshot(`${project}-chat${app.isNarrow ? '-sidebar' : ''}`);
+    if (app.isNarrow) await app.screenshot(`${project}-sidebar`);
     await app.closeSidebar();
-    if (app.isNarrow) await app.screenshot(`${project}-chat`);
   });
   const secondUrl = page.url();
   expect(secondUrl).not.toBe(firstUrl);
@@ -84,6 +84,8 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
     await expect(page).toHaveURL(firstUrl);
     await expect(app.messages).toHaveCount(2);
     await expect(app.messagesByRole('assistant').first().locator('strong')).toHaveText('Parley');
+    await app.closeSidebar();
+    await app.screenshot(`${project}-chat`);
   });
 
   await test.step('the back and forward buttons move between conversations', async () => {
@@ -136,4 +138,44 @@ test('shows server field errors on registration and a clear login error', async 
   await app.byTestId('login-password').fill('Wrong#password1');
   await app.byTestId('login-submit').click();
   await expect(app.byTestId('error')).toContainText('Incorrect user name or password');
+});
+
+test('streams the reply as it arrives, and Stop keeps what was generated', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}s`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await app.login(userName, PASSWORD);
+
+  // The echo comes back in four chunks with a pause between them (Bot__Echo__ChunkDelayMs in the global setup).
+  const text = 'Alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november';
+  const input = app.byTestId('message-input');
+  await input.fill(text);
+  await input.press('Enter');
+  const reply = app.messagesByRole('assistant').last();
+  await expect(reply).toHaveAttribute('data-status', 'pending');
+  await expect(reply).toContainText('Alpha'); // a first chunk is shown before the reply is complete
+  expect((await reply.innerText()).length).toBeLessThan(text.length);
+  await expect(reply).toHaveAttribute('data-status', 'completed');
+  await expect(reply).toHaveText(text);
+
+  // Now stop a reply part-way: the stored, cancelled part is shown, and it survives a reload.
+  await input.fill(text);
+  await input.press('Enter');
+  await expect(app.byTestId('stop')).toBeVisible();
+  const second = app.messagesByRole('assistant').nth(1);
+  await expect(second).toContainText('Alpha');
+  await app.byTestId('stop').click();
+  await expect(second).toHaveAttribute('data-status', 'cancelled');
+  await expect(second).toContainText('Stopped');
+  await expect(app.byTestId('send')).toBeVisible();
+  await app.screenshot(`${testInfo.project.name}-stopped`);
+  const partial = (await second.locator('.markdown').innerText()).trim();
+  expect(partial.length).toBeLessThan(text.length);
+  expect(text.startsWith(partial)).toBe(true);
+
+  await page.reload();
+  const reloaded = app.messagesByRole('assistant').nth(1);
+  await expect(reloaded).toHaveAttribute('data-status', 'cancelled');
+  await expect(reloaded.locator('.markdown')).toHaveText(partial);
 });

@@ -82,6 +82,8 @@ export default async function globalSetup() {
       Parley__DataDirectory: dataDir,
       ASPNETCORE_ENVIRONMENT: 'Production',
       RateLimits__Enabled: 'false',
+      // The echo bot pauses between its chunks so streaming and Stop can be seen (and tested) in the browser.
+      Bot__Echo__ChunkDelayMs: process.env.PARLEY_E2E_CHUNK_DELAY_MS ?? '250',
     },
     stdio: ['ignore', log, log],
   });

@@ -2,13 +2,13 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../lib/api-context';
 import { ApiError, NetworkError, describeError, isAbortError } from '../lib/errors';
 import { navigate } from '../lib/router';
+import { LOCAL_PREFIX, isLocalMessage, mergeMessages } from '../lib/messages';
 import type { Conversation, Message as MessageModel, ProblemDetails } from '../lib/types';
 import { ErrorBanner } from './error-banner';
 import { MessageInput } from './message-input';
 import { Messages } from './messages';
 
 export const PAGE_SIZE = 30;
-const LOCAL_PREFIX = 'local:';
 /** Local (not yet stored) messages sort after every stored one. */
 const LOCAL_SEQUENCE = Number.MAX_SAFE_INTEGER;
 
@@ -29,18 +29,6 @@ interface ChatError {
 }
 
 type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'not-found' } | { kind: 'error'; message: string };
-
-function isLocal(message: MessageModel): boolean {
-  return message.id.startsWith(LOCAL_PREFIX);
-}
-
-/** Stored messages from both lists, by id (incoming wins), in sequence order; local placeholders are dropped. */
-export function mergeMessages(existing: MessageModel[], incoming: MessageModel[]): MessageModel[] {
-  const byId = new Map<string, MessageModel>();
-  for (const message of existing) if (!isLocal(message)) byId.set(message.id, message);
-  for (const message of incoming) byId.set(message.id, message);
-  return [...byId.values()].sort((a, b) => a.sequence - b.sequence);
-}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -134,7 +122,7 @@ export function Chat({
         const first = items[0];
         // Keep the cursor of older pages already shown; otherwise this page's cursor leads further back.
         const olderShown =
-          first !== undefined && messagesRef.current.some((m) => !isLocal(m) && m.sequence < first.sequence);
+          first !== undefined && messagesRef.current.some((m) => !isLocalMessage(m) && m.sequence < first.sequence);
         if (!olderShown) setOlderCursor(page.nextCursor);
         setMessages((current) => mergeMessages(current, items));
         // The server finalises a stopped reply a moment after the connection closes.
@@ -218,7 +206,8 @@ export function Chat({
         if (failure) {
           setError({ message: failure.detail || failure.title || 'The reply failed. Your tokens were refunded.' });
           updateDraft((draft) => ({ ...draft, status: 'failed' }));
-          onRefreshBalance();
+          if (typeof failure.tokenBalance === 'number') onBalance(failure.tokenBalance);
+          else onRefreshBalance();
           await showStoredState(id);
         } else if (!completed) {
           setError({ message: 'The reply was cut off. What the server stored is shown.' });
@@ -242,7 +231,11 @@ export function Chat({
             caught instanceof NetworkError ||
             (caught instanceof ApiError && (caught.status >= 500 || caught.status === 429));
           setError({ message: describeError(caught), retryable });
-          if (caught instanceof ApiError && caught.status === 402) onRefreshBalance();
+          if (caught instanceof ApiError && typeof caught.problem.tokenBalance === 'number') {
+            onBalance(caught.problem.tokenBalance);
+          } else if (caught instanceof ApiError && caught.status === 402) {
+            onRefreshBalance();
+          }
         } else {
           setError({
             message:

@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { isLocalMessage } from '../lib/messages';
 import type { Message as MessageModel } from '../lib/types';
 import { LogoIcon } from './icons';
 import { Markdown } from './markdown';
@@ -31,7 +32,7 @@ export const Message = memo(function Message({ message }: { message: MessageMode
         className="flex justify-end"
       >
         <div
-          className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${message.status === 'pending' ? 'opacity-70' : ''}`}
+          className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
         >
           {message.content}
         </div>

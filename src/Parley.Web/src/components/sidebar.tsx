@@ -184,10 +184,16 @@ export function Sidebar({
   const [deleting, setDeleting] = useState(false);
   const newButtonRef = useRef<HTMLButtonElement>(null);
 
-  // On small screens the sidebar is a drawer: opening it moves focus into it.
+  // On small screens the sidebar is a drawer: opening it moves focus into it, and Escape closes it.
   useEffect(() => {
-    if (open) newButtonRef.current?.focus();
-  }, [open]);
+    if (!open) return;
+    newButtonRef.current?.focus();
+    const onKeyDown = (event: globalThis.KeyboardEvent) => {
+      if (event.key === 'Escape') onClose();
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, [open, onClose]);
 
   async function confirmDelete() {
     if (!confirming) return;
@@ -213,9 +219,6 @@ export function Sidebar({
       <aside
         id="sidebar"
         aria-label="Conversations"
-        onKeyDown={(e) => {
-          if (e.key === 'Escape' && open) onClose();
-        }}
         className={`fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col border-r border-zinc-200 bg-zinc-50 transition-[translate,visibility] duration-200 md:static md:z-auto md:w-64 md:max-w-none md:translate-x-0 lg:w-72 ${
           open ? 'visible translate-x-0' : 'max-md:invisible max-md:-translate-x-full'
         }`}

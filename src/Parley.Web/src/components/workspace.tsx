@@ -96,6 +96,8 @@ export function Workspace() {
     setSidebarOpen(false);
   }, []);
 
+  const closeSidebar = useCallback(() => setSidebarOpen(false), []);
+
   const select = useCallback((id: string) => {
     navigate(conversationPath(id));
     setSidebarOpen(false);
@@ -140,7 +142,7 @@ export function Workspace() {
         selectedId={conversationId}
         userName={userName}
         open={sidebarOpen}
-        onClose={() => setSidebarOpen(false)}
+        onClose={closeSidebar}
         onLoadMore={conversations.loadMore}
         onRetry={conversations.reload}
         onNew={startNewChat}

@@ -63,6 +63,8 @@ export interface ProblemDetails {
   /** Field errors keyed by camelCase field name. */
   errors?: Record<string, string[]>;
   traceId?: string;
+  /** The balance after a refused or refunded turn, when the server includes it. */
+  tokenBalance?: number;
 }
 
 /** One event of a streamed chat turn (see lib/sse.ts). */
