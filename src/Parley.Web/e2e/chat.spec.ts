@@ -179,3 +179,89 @@ test('streams the reply as it arrives, and Stop keeps what was generated', async
   await expect(reloaded).toHaveAttribute('data-status', 'cancelled');
   await expect(reloaded.locator('.markdown')).toHaveText(partial);
 });
+
+test('network loss keeps the typed text, and Retry sends it once', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}n`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await app.login(userName, PASSWORD);
+  const balance = await app.balance();
+
+  const sendRoute = /\/api\/conversations\/[^/]+\/messages$/;
+  await page.route(sendRoute, (route) =>
+    route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.fallback(),
+  );
+  const input = app.byTestId('message-input');
+  await input.fill('Do not lose me');
+  await input.press('Enter');
+  const error = app.byTestId('error');
+  await expect(error).toContainText('Could not reach the server');
+  await expect(input).toHaveValue('Do not lose me');
+  await expect(app.messages).toHaveCount(0);
+  await app.screenshot(`${testInfo.project.name}-network-error`);
+
+  await page.unroute(sendRoute);
+  await error.getByRole('button', { name: 'Retry' }).click();
+  await expect(app.messagesByRole('assistant')).toHaveText(['Do not lose me']);
+  await expect(error).toBeHidden();
+  await expect(input).toHaveValue('');
+  await page.reload();
+  await expect(app.messagesByRole('user')).toHaveText(['Do not lose me']);
+  expect(await app.balance()).toBeLessThan(balance);
+});
+
+test('running out of tokens shows a clear message and keeps the text', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}q`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await app.login(userName, PASSWORD);
+
+  // The e2e server gives 1,000 tokens and charges 250 per message: four messages, then 402.
+  for (let i = 1; i <= 4; i++) await app.send(`message ${i}`);
+  expect(await app.balance()).toBe(0);
+  const input = app.byTestId('message-input');
+  await input.fill('one more');
+  await input.press('Enter');
+  const error = app.byTestId('error');
+  await expect(error).toContainText(/out of tokens/i);
+  await expect(input).toHaveValue('one more');
+  await expect(app.messages).toHaveCount(8);
+  await app.screenshot(`${testInfo.project.name}-out-of-tokens`);
+  await error.getByRole('button', { name: 'Dismiss error' }).click();
+  await expect(error).toBeHidden();
+});
+
+test('an expired access token is refreshed; a revoked session goes back to login', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}r`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await app.login(userName, PASSWORD);
+  await app.send('still here');
+  const url = page.url();
+
+  // A bad access token gets a 401; the app refreshes once and carries on.
+  await page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem('parley.session')!);
+    localStorage.setItem('parley.session', JSON.stringify({ ...session, accessToken: 'expired' }));
+  });
+  const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));
+  await page.reload();
+  expect((await refreshed).status()).toBe(200);
+  await expect(page).toHaveURL(url);
+  await expect(app.messagesByRole('assistant')).toHaveText(['still here']);
+
+  // With an unknown refresh token too, the refresh fails and the login screen appears.
+  await page.evaluate(() => {
+    localStorage.setItem(
+      'parley.session',
+      JSON.stringify({ accessToken: 'expired', refreshToken: 'revoked', expiresAt: Date.now() + 600_000 }),
+    );
+  });
+  await page.reload();
+  await expect(app.byTestId('login-username')).toBeVisible();
+  await app.login(userName, PASSWORD);
+  await expect(app.messagesByRole('assistant')).toHaveText(['still here']);
+});

@@ -84,6 +84,9 @@ export default async function globalSetup() {
       RateLimits__Enabled: 'false',
       // The echo bot pauses between its chunks so streaming and Stop can be seen (and tested) in the browser.
       Bot__Echo__ChunkDelayMs: process.env.PARLEY_E2E_CHUNK_DELAY_MS ?? '250',
+      // Four messages per user, so running out of tokens (402) is quick to reach.
+      Quota__InitialBalance: '1000',
+      Quota__CostPerMessage: '250',
     },
     stdio: ['ignore', log, log],
   });
