@@ -1,0 +1,1 @@
+return await Parley.Bench.BenchApp.RunAsync(args);
