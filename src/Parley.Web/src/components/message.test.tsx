@@ -1,10 +1,10 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../test/fake-fetch';
 import { Message } from './message';
 
 describe('Message', () => {
-  it('renders assistant content as GitHub-flavoured markdown', () => {
+  it('renders assistant content as GitHub-flavoured markdown', async () => {
     const content = [
       '# Title',
       '',
@@ -26,7 +26,7 @@ describe('Message', () => {
     const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
     const article = screen.getByTestId('message');
     expect(article).toHaveAttribute('data-role', 'assistant');
-    expect(screen.getByRole('heading', { level: 1, name: 'Title' })).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Title' })).toBeInTheDocument();
     expect(container.querySelector('strong')).toHaveTextContent('bold');
     expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(['one', 'two']);
     expect(screen.getByRole('table')).toHaveTextContent('ab12');
@@ -38,10 +38,11 @@ describe('Message', () => {
     expect(link.getAttribute('rel')).toContain('noopener');
   });
 
-  it('never renders raw HTML or script URLs from assistant content', () => {
+  it('never renders raw HTML or script URLs from assistant content', async () => {
     const content =
       'Hi <img src=x onerror="alert(1)"> <script>alert(2)</script> <b>raw</b>\n\n[click](javascript:alert(3))';
     const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
+    await waitFor(() => expect(container.querySelector('.markdown')).not.toBeNull());
     expect(container.querySelector('img, script, b')).toBeNull();
     expect(container.innerHTML).not.toContain('onerror');
     const link = screen.getByText('click').closest('a');
@@ -59,10 +60,11 @@ describe('Message', () => {
     expect(bubble?.textContent).toBe(content);
   });
 
-  it('shows a typing indicator for an empty pending reply and labels stopped replies', () => {
+  it('shows a typing indicator for an empty pending reply and labels stopped replies', async () => {
     const { rerender } = render(<Message message={msg({ role: 'assistant', content: '', status: 'pending' })} />);
     expect(screen.getByRole('status', { name: 'Assistant is replying' })).toBeInTheDocument();
     rerender(<Message message={msg({ role: 'assistant', content: 'partial', status: 'cancelled' })} />);
+    await waitFor(() => expect(screen.getByTestId('message').querySelector('.markdown')).not.toBeNull());
     expect(screen.queryByRole('status')).toBeNull();
     expect(screen.getByTestId('message')).toHaveTextContent('partialStopped');
   });

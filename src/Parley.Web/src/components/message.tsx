@@ -1,8 +1,11 @@
-import { memo } from 'react';
+import { Suspense, lazy, memo } from 'react';
 import { isLocalMessage } from '../lib/messages';
 import type { Message as MessageModel } from '../lib/types';
 import { LogoIcon } from './icons';
-import { Markdown } from './markdown';
+
+// The markdown renderer is most of the bundle: it loads in its own chunk, so the login screen does not wait for it.
+export const loadMarkdown = () => import('./markdown');
+const Markdown = lazy(() => loadMarkdown().then((module) => ({ default: module.Markdown })));
 
 function StatusNote({ status }: { status: MessageModel['status'] }) {
   if (status === 'cancelled') return <p className="mt-1 text-xs text-zinc-500">Stopped</p>;
@@ -52,7 +55,13 @@ export const Message = memo(function Message({ message }: { message: MessageMode
         <LogoIcon width={24} height={24} />
       </div>
       <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
-        {waiting ? <Typing /> : <Markdown>{message.content}</Markdown>}
+        {waiting ? (
+          <Typing />
+        ) : (
+          <Suspense fallback={<div className="whitespace-pre-wrap">{message.content}</div>}>
+            <Markdown>{message.content}</Markdown>
+          </Suspense>
+        )}
         <StatusNote status={message.status} />
       </div>
     </article>

@@ -5,6 +5,7 @@ import { describeError } from '../lib/errors';
 import { conversationIdFromPath, conversationPath, navigate, usePathname } from '../lib/router';
 import type { Conversation } from '../lib/types';
 import { Chat } from './chat';
+import { loadMarkdown } from './message';
 import { ErrorBanner } from './error-banner';
 import { MenuIcon } from './icons';
 import { Sidebar, displayTitle } from './sidebar';
@@ -40,6 +41,11 @@ export function Workspace() {
       (caught: unknown) => console.warn('Could not refresh the token balance', caught),
     );
   }, [api]);
+
+  // Fetch the markdown chunk while the first requests are in flight.
+  useEffect(() => {
+    void loadMarkdown();
+  }, []);
 
   useEffect(() => {
     let active = true;
