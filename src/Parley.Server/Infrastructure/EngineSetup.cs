@@ -27,14 +27,15 @@ public static class EngineSetup
             var bot = sp.GetRequiredService<IOptions<BotOptions>>().Value;
             return new EchoChatClient(TimeSpan.FromMilliseconds(bot.Echo.ChunkDelayMs), sp.GetRequiredService<TimeProvider>());
         });
+        // One registration only: a second one forwarding to the same instance (e.g. as ITurnStore) makes the container
+        // dispose the store twice, and GroupCommitWriter.DisposeAsync throws on the second call at every shutdown.
         services.AddSingleton(sp => new SqlTurnStore(
             sp.GetRequiredService<DbDataSource>(),
             sp.GetRequiredService<SqlDialect>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
             sp.GetRequiredService<ILogger<SqlTurnStore>>()));
-        services.AddSingleton<ITurnStore>(sp => sp.GetRequiredService<SqlTurnStore>());
         services.AddSingleton(sp => new ConversationEngine(
-            sp.GetRequiredService<ITurnStore>(),
+            sp.GetRequiredService<SqlTurnStore>(),
             sp.GetRequiredService<IChatClient>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
