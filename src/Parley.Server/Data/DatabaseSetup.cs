@@ -16,7 +16,9 @@ public static class DatabaseSetup
     {
         var options = builder.Configuration.GetSection("Database").Get<DatabaseOptions>() ?? new DatabaseOptions();
         var services = builder.Services;
-        var configured = builder.Configuration.GetConnectionString("Parley");
+        // An empty value (e.g. ConnectionStrings__Parley= in a compose file) means "not set": given to SQLite it would
+        // open a private temporary database per connection, so nothing would persist and migrations would be lost.
+        var configured = builder.Configuration.GetConnectionString("Parley") is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
 
         if (options.IsPostgreSql)
         {
