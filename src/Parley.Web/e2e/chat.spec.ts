@@ -265,3 +265,36 @@ test('an expired access token is refreshed; a revoked session goes back to login
   await app.login(userName, PASSWORD);
   await expect(app.messagesByRole('assistant')).toHaveText(['still here']);
 });
+
+test('auto-scroll follows a streaming reply, but not after the user scrolls up', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  const userName = uniqueUserName(`${testInfo.project.name}a`);
+  await app.goto('/');
+  await app.register(userName, PASSWORD);
+  await app.login(userName, PASSWORD);
+  const list = app.byTestId('messages');
+  const distanceFromBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+  const tall = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} line ${i + 1}`).join('\n\n');
+  const input = app.byTestId('message-input');
+
+  await input.fill(tall('first'));
+  await input.press('Enter');
+  await expect(app.messagesByRole('assistant').last()).toHaveAttribute('data-status', 'completed');
+  await expect.poll(distanceFromBottom).toBeLessThan(5);
+
+  await input.fill(tall('second'));
+  await input.press('Enter');
+  const reply = app.messagesByRole('assistant').last();
+  await expect(reply).toContainText('second line 1');
+  await expect(reply).toHaveAttribute('data-status', 'pending');
+  await list.hover();
+  await page.mouse.wheel(0, -600);
+  await expect.poll(distanceFromBottom).toBeGreaterThan(300);
+  const scrolledTo = await list.evaluate((el) => el.scrollTop);
+  await expect(reply).toHaveAttribute('data-status', 'completed');
+  await expect(reply).toContainText('second line 40');
+  expect(Math.abs((await list.evaluate((el) => el.scrollTop)) - scrolledTo)).toBeLessThan(3);
+
+  await page.getByRole('button', { name: 'Scroll to latest message' }).click();
+  await expect.poll(distanceFromBottom).toBeLessThan(5);
+});

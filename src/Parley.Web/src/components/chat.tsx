@@ -30,6 +30,9 @@ interface ChatError {
 
 type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'not-found' } | { kind: 'error'; message: string };
 
+/** On phones, focusing the composer would pop up the keyboard over the conversation. */
+const wideScreen = () => typeof window.matchMedia !== 'function' || window.matchMedia('(min-width: 768px)').matches;
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -309,7 +312,7 @@ export function Chat({
           streaming={streaming}
           disabled={load.kind !== 'ready'}
           placeholder={outOfTokens ? 'You are out of tokens' : 'Send a message'}
-          autoFocus
+          autoFocus={wideScreen()}
         />
       </div>
     </div>

@@ -102,7 +102,12 @@ export function Workspace() {
     setSidebarOpen(false);
   }, []);
 
-  const closeSidebar = useCallback(() => setSidebarOpen(false), []);
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  const closeSidebar = useCallback(() => {
+    setSidebarOpen(false);
+    // Focus goes back to the toggle that opened the drawer (when it is shown: narrow screens).
+    if (toggleRef.current?.offsetParent) toggleRef.current.focus();
+  }, []);
 
   const select = useCallback((id: string) => {
     navigate(conversationPath(id));
@@ -160,6 +165,7 @@ export function Workspace() {
       <main className="flex min-w-0 flex-1 flex-col">
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
           <button
+            ref={toggleRef}
             type="button"
             onClick={() => setSidebarOpen(true)}
             aria-label="Open sidebar"
