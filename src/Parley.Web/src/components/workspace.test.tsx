@@ -6,12 +6,15 @@ import { renderWithApi } from '../test/render';
 import { App } from '../app';
 
 /** A small in-memory Parley backend: enough for the sidebar, routing and a turn. */
-function fakeBackend() {
+function fakeBackend(extra = 0) {
   let balance = 100;
   const conversations: Conversation[] = [
     { id: 'c2', title: 'Second', createdAt: '2026-11-20T10:00:00Z', updatedAt: '2026-11-20T10:00:00Z', messageCount: 2 },
     { id: 'c1', title: 'First', createdAt: '2026-11-19T10:00:00Z', updatedAt: '2026-11-19T10:00:00Z', messageCount: 2 },
   ];
+  for (let i = 0; i < extra; i++) {
+    conversations.push({ id: `old${i}`, title: `Old ${i}`, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', messageCount: 0 });
+  }
   const messages: Record<string, Message[]> = {
     c1: [msg({ id: 'c1-1', conversationId: 'c1', sequence: 1, content: 'first question' })],
     c2: [msg({ id: 'c2-1', conversationId: 'c2', sequence: 1, content: 'second question' })],
@@ -22,7 +25,13 @@ function fakeBackend() {
     const m = /^\/api\/conversations\/([^/]+)(\/messages)?$/.exec(path);
     if (path === '/api/users/me') return json({ id: 'u', userName: 'ada', email: null, tokenBalance: balance, createdAt: '' });
     if (path === '/api/users/me/balance') return json({ tokenBalance: balance, costPerMessage: 1 });
-    if (path === '/api/conversations' && request.method === 'GET') return json({ items: conversations, nextCursor: null });
+    if (path === '/api/conversations' && request.method === 'GET') {
+      // Pages of `limit`; the cursor is the index to continue from.
+      const limit = Number(url.searchParams.get('limit') ?? 30);
+      const start = Number(url.searchParams.get('cursor') ?? 0);
+      const end = start + limit;
+      return json({ items: conversations.slice(start, end), nextCursor: end < conversations.length ? String(end) : null });
+    }
     if (path === '/api/auth/logout') return new Response(null, { status: 204 });
     if (!m) return problem(404);
     const id = m[1]!;
@@ -139,6 +148,18 @@ describe('Workspace', () => {
     await waitFor(() => expect(titles()).toEqual(['First']));
     expect(window.location.pathname).toBe('/');
     expect(backend.conversations.map((c) => c.id)).toEqual(['c1']);
+  });
+
+  it('pages the conversation list with the server cursor', async () => {
+    const backend = fakeBackend(40); // 42 conversations: a first page of 30, then 12 more
+    const { api, requests } = testClient(backend.handler);
+    const { user } = renderWithApi(<App />, api);
+    await waitFor(() => expect(screen.getAllByTestId('conversation-item')).toHaveLength(30));
+    await user.click(screen.getByRole('button', { name: 'Show more' }));
+    await waitFor(() => expect(screen.getAllByTestId('conversation-item')).toHaveLength(42));
+    expect(screen.queryByRole('button', { name: 'Show more' })).toBeNull();
+    const listCalls = requests.map((r) => new URL(r.url)).filter((u) => u.pathname === '/api/conversations');
+    expect(listCalls.map((u) => u.searchParams.get('cursor'))).toEqual([null, '30']);
   });
 
   it('logs out to the login screen', async () => {
