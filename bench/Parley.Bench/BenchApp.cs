@@ -67,11 +67,17 @@ public static class BenchApp
                 parse.GetValue(clients), Seconds(parse.GetValue(warmup)), Seconds(parse.GetValue(duration))), ct)));
 
         var conversations = new Option<int>("--conversations") { Description = "Conversations to create and make resident.", DefaultValueFactory = _ => 100_000 };
+        var seed = new Option<string>("--seed")
+        {
+            Description = "How the empty conversations are made: api, db (inserted into the stopped self-hosted SQLite file) or auto (db for ≥ 1,000 on self-hosted SQLite).",
+            DefaultValueFactory = _ => "auto",
+        };
+        seed.AcceptOnlyFromAmong("auto", "api", "db");
         var turnsEach = new Option<int>("--turns-per-conversation") { Description = "Turns sent to each conversation.", DefaultValueFactory = _ => 10 };
         root.Subcommands.Add(Scenario("resident", "C conversations with T short turns each; the server's resident contexts and RSS.",
-            [conversations, turnsEach, clients, users], console, common,
+            [conversations, turnsEach, clients, users, seed], console, common,
             (context, parse, ct) => ResidentScenario.RunAsync(context, new ResidentScenario.Settings(
-                parse.GetValue(conversations), parse.GetValue(turnsEach), parse.GetValue(clients), parse.GetValue(users)), ct)));
+                parse.GetValue(conversations), parse.GetValue(turnsEach), parse.GetValue(clients), parse.GetValue(users), parse.GetValue(seed)!), ct)));
 
         var streams = new Option<int>("--streams") { Description = "Simultaneous streaming turns.", DefaultValueFactory = _ => 10_000 };
         var chunkDelay = new Option<int>("--chunk-delay-ms") { Description = "Self-hosted: the echo bot's pause between its 4 chunks (Bot__Echo__ChunkDelayMs).", DefaultValueFactory = _ => 500 };
@@ -79,10 +85,10 @@ public static class BenchApp
         var streamUsers = new Option<int>("--users") { Description = "Users the streams' conversations belong to.", DefaultValueFactory = _ => 100 };
         var streamTimeout = new Option<double>("--timeout") { Description = "Seconds a stream may take before it counts as an error.", DefaultValueFactory = _ => 120 };
         root.Subcommands.Add(Scenario("streams", "S streaming turns (SSE) in flight at once; completion, errors, time to first chunk.",
-            [streams, chunkDelay, connects, streamUsers, streamTimeout], console, common,
+            [streams, chunkDelay, connects, streamUsers, streamTimeout, seed], console, common,
             (context, parse, ct) => StreamsScenario.RunAsync(context, new StreamsScenario.Settings(
                 parse.GetValue(streams), parse.GetValue(chunkDelay), parse.GetValue(connects), parse.GetValue(streamUsers),
-                Seconds(parse.GetValue(streamTimeout))), ct)));
+                Seconds(parse.GetValue(streamTimeout)), parse.GetValue(seed)!), ct)));
 
         var messages = new Option<int>("--messages") { Description = "Messages in the conversation.", DefaultValueFactory = _ => 10_000 };
         var pageSize = new Option<int>("--page-size") { Description = "Messages per page.", DefaultValueFactory = _ => 100 };
@@ -150,7 +156,7 @@ public static class BenchApp
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
-                    output.MarkupLineInterpolated($"[red]{name} failed: {ex}[/]");
+                    output.Write(new Text($"{name} failed: {ex}\n", new Style(Color.Red)));
                     output.Profile.Out.Writer.WriteLine($"RESULT scenario={name} failed=1");
                     return 1;
                 }

@@ -12,6 +12,9 @@ internal sealed record LoginRequest(string UserName, string Password);
 /// <summary>Response of <c>POST /api/auth/login</c>.</summary>
 internal sealed record TokenPair(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken);
 
+/// <summary>The part of <c>GET /api/users/me</c> the benchmark reads.</summary>
+internal sealed record UserDto(Guid Id, string UserName, long TokenBalance);
+
 /// <summary>Body of <c>POST /api/conversations</c>.</summary>
 internal sealed record CreateConversationRequest(string? Title);
 
@@ -55,6 +58,7 @@ internal sealed record EngineDiagnostics(
 [JsonSerializable(typeof(RegisterRequest))]
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(TokenPair))]
+[JsonSerializable(typeof(UserDto))]
 [JsonSerializable(typeof(CreateConversationRequest))]
 [JsonSerializable(typeof(ConversationDto))]
 [JsonSerializable(typeof(SendMessageRequest))]

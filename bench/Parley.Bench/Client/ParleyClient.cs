@@ -75,6 +75,11 @@ internal sealed class ParleyClient : IDisposable
 
         var user = new BenchUser(userName, this);
         await user.LoginAsync(cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/users/me");
+        request.Headers.Authorization = await user.GetAuthorizationAsync(cancellationToken);
+        using var me = await Http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(me, "get me", cancellationToken);
+        user.Id = (await ReadJsonAsync(me, BenchJson.Default.UserDto, cancellationToken)).Id;
         return user;
     }
 
@@ -207,11 +212,18 @@ internal sealed class ParleyClient : IDisposable
 /// </summary>
 internal sealed class BenchUser(string userName, ParleyClient client)
 {
+    private ParleyClient _client = client;
     private readonly SemaphoreSlim _renewing = new(1, 1);
     private AuthenticationHeaderValue? _authorization;
     private long _renewAt;
 
     public string UserName { get; } = userName;
+
+    /// <summary>Renews tokens through <paramref name="client"/> from now on (after the one it was created with is disposed).</summary>
+    public void Use(ParleyClient client) => _client = client;
+
+    /// <summary>The user's id (from <c>GET /api/users/me</c>).</summary>
+    public Guid Id { get; set; }
 
     /// <summary>The current <c>Authorization</c> header (cached; renewed 60 s before the token expires).</summary>
     public ValueTask<AuthenticationHeaderValue> GetAuthorizationAsync(CancellationToken cancellationToken) =>
@@ -221,7 +233,7 @@ internal sealed class BenchUser(string userName, ParleyClient client)
 
     public async Task LoginAsync(CancellationToken cancellationToken)
     {
-        var tokens = await client.LoginAsync(UserName, cancellationToken);
+        var tokens = await _client.LoginAsync(UserName, cancellationToken);
         _authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
         Volatile.Write(ref _renewAt, Environment.TickCount64 + Math.Max(10, tokens.ExpiresIn - 60) * 1000L);
     }

@@ -78,6 +78,7 @@ internal static class HistoryScenario
         }
 
         using var client = new ParleyClient(target.BaseAddress);
+        user.Use(client);
         var url = new Uri(target.BaseAddress, ParleyClient.MessagesUrl(conversation, settings.PageSize, middleCursor, "start"));
         var authorization = await user.GetAuthorizationAsync(cancellationToken);
         var buffer = new BodyBuffer();

@@ -14,7 +14,7 @@ namespace Parley.Bench.Scenarios;
 /// </summary>
 internal static class ResidentScenario
 {
-    public sealed record Settings(int Conversations, int TurnsPerConversation, int Clients, int Users);
+    public sealed record Settings(int Conversations, int TurnsPerConversation, int Clients, int Users, string Seed);
 
     public static async Task<Report> RunAsync(BenchContext context, Settings settings, CancellationToken cancellationToken)
     {
@@ -27,7 +27,8 @@ internal static class ResidentScenario
         await using var target = await context.OpenTargetAsync(environment, cancellationToken);
         using var client = new ParleyClient(target.BaseAddress);
         var users = await Setup.CreateUsersAsync(context, client, Math.Clamp(settings.Users, 1, settings.Conversations), cancellationToken);
-        var conversations = await Setup.CreateConversationsAsync(context, client, users, settings.Conversations, settings.Clients, cancellationToken);
+        var (conversations, seeded) = await Setup.ProvideConversationsAsync(
+            context, target, client, users, settings.Conversations, settings.Clients, settings.Seed, cancellationToken);
         var before = await client.GetDiagnosticsAsync(cancellationToken);
 
         var body = JsonSerializer.SerializeToUtf8Bytes(new SendMessageRequest("Hi! A short turn.", null), BenchJson.Default.SendMessageRequest);
@@ -95,6 +96,7 @@ internal static class ResidentScenario
                 "RSS growth during the turns ÷ resident (bytes)")
             .Add("turns_per_s", turns / Math.Max(elapsed.TotalSeconds, 1e-3), "turns per second while loading", 0)
             .AddLatencies(latencies, what: "turn latency")
+            .Add("seeded", seeded, "conversations created via")
             .Add("target", target.Description, "server");
         if (errors.Total > 0)
         {

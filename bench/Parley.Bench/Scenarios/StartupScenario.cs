@@ -57,6 +57,7 @@ internal static class StartupScenario
             if (run == 0)
             {
                 using var client = new ParleyClient(target.BaseAddress);
+                user.Use(client);
                 await user.LoginAsync(cancellationToken);
                 var stored = await client.GetConversationAsync(user, conversations[^1], cancellationToken);
                 if (stored.MessageCount != perConversation)

@@ -16,7 +16,7 @@ namespace Parley.Bench.Scenarios;
 /// </summary>
 internal static class StreamsScenario
 {
-    public sealed record Settings(int Streams, int ChunkDelayMs, int ConnectConcurrency, int Users, TimeSpan Timeout);
+    public sealed record Settings(int Streams, int ChunkDelayMs, int ConnectConcurrency, int Users, TimeSpan Timeout, string Seed);
 
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
 
@@ -30,7 +30,8 @@ internal static class StreamsScenario
         await using var target = await context.OpenTargetAsync(environment, cancellationToken);
         using var client = new ParleyClient(target.BaseAddress, settings.ConnectConcurrency, settings.Timeout);
         var users = await Setup.CreateUsersAsync(context, client, Math.Clamp(settings.Users, 1, settings.Streams), cancellationToken);
-        var conversations = await Setup.CreateConversationsAsync(context, client, users, settings.Streams, 64, cancellationToken);
+        var (conversations, seeded) = await Setup.ProvideConversationsAsync(
+            context, target, client, users, settings.Streams, 64, settings.Seed, cancellationToken);
         var uris = conversations.Select(id => new Uri(target.BaseAddress, $"api/conversations/{id}/messages")).ToArray();
         var authorizations = await Task.WhenAll(users.Select(u => u.GetAuthorizationAsync(cancellationToken).AsTask()));
         var body = JsonSerializer.SerializeToUtf8Bytes(new SendMessageRequest("Stream me a slow echo, please.", null), BenchJson.Default.SendMessageRequest);
@@ -137,7 +138,8 @@ internal static class StreamsScenario
             report.Add("rss_mb", diagnostics.WorkingSetBytes / (1024.0 * 1024), "server RSS after (MiB)", 0);
         }
 
-        report.Add("target", target.Description, "server");
+        report.Add("seeded", seeded, "conversations created via")
+            .Add("target", target.Description, "server");
         if (errors.Total > 0)
         {
             report.Note($"Errors: {errors.Describe()}");

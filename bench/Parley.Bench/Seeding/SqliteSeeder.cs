@@ -82,6 +82,41 @@ internal static class SqliteSeeder
         return written;
     }
 
+    /// <summary>Inserts <paramref name="count"/> empty conversations; conversation i belongs to <c>owners[i % owners.Count]</c>.</summary>
+    public static Guid[] SeedConversations(string databasePath, IReadOnlyList<Guid> owners, int count)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
+        connection.Open();
+        var ids = new Guid[count];
+        using (var transaction = connection.BeginTransaction())
+        {
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText =
+                "INSERT INTO \"Conversations\" (\"Id\", \"UserId\", \"Title\", \"CreatedAt\", \"UpdatedAt\", \"Version\", \"LastSequence\") " +
+                "VALUES ($id, $user, NULL, $now, $now, 0, 0)";
+            var id = insert.Parameters.Add("$id", SqliteType.Text);
+            var user = insert.Parameters.Add("$user", SqliteType.Text);
+            var now = insert.Parameters.Add("$now", SqliteType.Text);
+            insert.Prepare();
+            var time = DateTime.UtcNow;
+            for (var i = 0; i < count; i++)
+            {
+                time = time.AddTicks(10);
+                ids[i] = Guid.CreateVersion7(new DateTimeOffset(time));
+                id.Value = Text(ids[i]);
+                user.Value = Text(owners[i % owners.Count]);
+                now.Value = time.ToString(TimeFormat, CultureInfo.InvariantCulture);
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        return ids;
+    }
+
     private static string Text(Guid id) => id.ToString("D").ToUpperInvariant();
 
     private static void Execute(SqliteConnection connection, string sql)

@@ -1,0 +1,81 @@
+using System.Reflection;
+
+namespace Parley.Bench.Tests;
+
+/// <summary>
+/// Every scenario on tiny sizes against a self-hosted server (the build of src/Parley.Server in this test's
+/// configuration): it must finish with no errors and print its RESULT line. No timing is asserted. The tests of this
+/// class run one after another (one server at a time).
+/// </summary>
+public sealed class ScenarioSmokeTests(ITestOutputHelper output)
+{
+    private const int Timeout = 120_000;
+
+    [Fact(Timeout = Timeout)]
+    public Task TurnsRunsWithoutErrorsAndPrintsItsResultWithTheCeiling() =>
+        RunAsync("turns", ["--clients", "4", "--users", "2", "--conversations-per-client", "2", "--warmup", "0.5", "--duration", "1.5"],
+            "turns_per_s=", "ceiling_ratio=", "mean_batch=");
+
+    [Fact(Timeout = Timeout)]
+    public Task CeilingRunsWithoutErrorsAndPrintsItsResult() =>
+        RunAsync("ceiling", ["--clients", "4", "--warmup", "0.5", "--duration", "1"], "rps=");
+
+    [Fact(Timeout = Timeout)]
+    public Task ResidentMakesEveryConversationResident() =>
+        RunAsync("resident", ["--conversations", "20", "--turns-per-conversation", "10", "--clients", "4", "--users", "2"],
+            "resident=20 ", "turns=200 ", "bytes_per_conversation=");
+
+    [Fact(Timeout = Timeout)]
+    public Task StreamsCompleteEveryStream() =>
+        RunAsync("streams", ["--streams", "20", "--chunk-delay-ms", "20", "--users", "2", "--connect-concurrency", "4"],
+            "completed=20 ", "ttfc_p99_ms=");
+
+    [Fact(Timeout = Timeout)]
+    public Task HistoryFetchesTheMiddlePageAfterARestart() =>
+        RunAsync("history", ["--messages", "100", "--page-size", "10", "--fetches", "20"], "page_start=51 ", "cold=restart", "seeded=sqlite");
+
+    [Fact(Timeout = Timeout)]
+    public Task HistorySeedsThroughTheApiWhenAsked() =>
+        RunAsync("history", ["--messages", "20", "--page-size", "4", "--fetches", "5", "--seed-api"], "page_start=9 ", "seeded=api");
+
+    [Fact(Timeout = Timeout)]
+    public Task StartupTimesAStartWithSeededMessages() =>
+        RunAsync("startup", ["--messages", "100", "--messages-per-conversation", "50", "--runs", "1"], "messages=100 ", "startup_ms=");
+
+    private async Task RunAsync(string scenario, string[] arguments, params string[] expected)
+    {
+        using var writer = new StringWriter();
+        var exitCode = await BenchApp.RunAsync([scenario, "--self-host", "--server-dll", ServerDll, .. arguments], writer, TestContext.Current.CancellationToken);
+        var printed = writer.ToString();
+        output.WriteLine(printed);
+
+        var results = printed.Split('\n').Where(line => line.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        var result = Assert.Single(results);
+        Assert.StartsWith($"RESULT scenario={scenario} ", result, StringComparison.Ordinal);
+        Assert.Contains(" errors=0 ", result, StringComparison.Ordinal);
+        foreach (var figure in expected)
+        {
+            Assert.Contains(figure, result, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, exitCode);
+    }
+
+    /// <summary>src/Parley.Server/bin/&lt;this configuration&gt;/net10.0/Parley.Server.dll (built through the project reference).</summary>
+    private static string ServerDll
+    {
+        get
+        {
+            var configuration = typeof(ScenarioSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
+                {
+                    return Path.Combine(dir.FullName, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
+                }
+            }
+
+            throw new InvalidOperationException("Cannot find the repository root (Parley.slnx) above " + AppContext.BaseDirectory);
+        }
+    }
+}
