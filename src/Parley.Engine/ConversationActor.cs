@@ -206,19 +206,36 @@ internal sealed partial class ConversationActor
             var userMessage = new StoredMessage(
                 Guid.CreateVersion7(now), _id, context.LastSequence + 1, MessageRoles.User, request.Content,
                 MessageStatuses.Pending, request.ClientMessageId, now);
-            var outcome = await _engine.Store.AcceptAsync(
-                new AcceptTurn(request.UserId, context.Version, userMessage, _engine.Options.CostPerMessage, _engine.Options.NodeId,
-                    context.HasTitle ? null : TitleFrom(request.Content)),
-                CancellationToken.None);
+            var accept = new AcceptTurn(request.UserId, context.Version, userMessage, _engine.Options.CostPerMessage,
+                _engine.Options.NodeId, context.HasTitle ? null : TitleFrom(request.Content));
+
+            TurnOutcome outcome;
+            if (work.Streaming)
+            {
+                // Two commits: the user message is stored (and announced) before the bot starts streaming.
+                var accepted = await _engine.Store.AcceptAsync(accept, CancellationToken.None);
+                outcome = new TurnOutcome(accepted.Status, accepted.TokenBalance, null);
+                if (accepted.Status == AcceptStatus.Accepted)
+                {
+                    context.Accept(userMessage, _engine.Options.NodeId);
+                    work.Emit(new UserMessageStored(userMessage, accepted.TokenBalance));
+                    await GenerateAndCompleteAsync(context, userMessage, work, accepted.TokenBalance);
+                    return;
+                }
+            }
+            else
+            {
+                // One commit: the reply is generated first, then both messages are stored together, so the turn
+                // costs one group commit and a crash mid-turn leaves nothing half-done (nothing was acknowledged).
+                outcome = await RunSingleCommitTurnAsync(work, context, accept);
+                if (outcome.Status == AcceptStatus.Accepted || outcome.Failure is not null)
+                {
+                    return;
+                }
+            }
 
             switch (outcome.Status)
             {
-                case AcceptStatus.Accepted:
-                    context.Accept(userMessage, _engine.Options.NodeId);
-                    work.Emit(new UserMessageStored(userMessage, outcome.TokenBalance));
-                    await GenerateAndCompleteAsync(context, userMessage, work, outcome.TokenBalance);
-                    return;
-
                 case AcceptStatus.InsufficientBalance:
                     work.Emit(new TurnFailed(TurnError.InsufficientBalance,
                         $"The token balance does not cover a message ({_engine.Options.CostPerMessage} tokens).",
@@ -250,6 +267,77 @@ internal sealed partial class ConversationActor
             }
         }
     }
+
+    /// <summary>Generates the reply from the context plus the new message, then commits user message, reply and charge at once.</summary>
+    /// <returns>The commit's outcome; <see cref="TurnOutcome.Failure"/> is set (and emitted) when the bot failed or the client left.</returns>
+    private async Task<TurnOutcome> RunSingleCommitTurnAsync(TurnWork work, ConversationContext context, AcceptTurn accept)
+    {
+        var history = context.ToChatHistory(context.LastSequence, accept.UserMessage);
+        var (reply, status) = await GenerateAsync(history, work: null, work.Aborted);
+        if (status != MessageStatuses.Completed)
+        {
+            var failure = status == MessageStatuses.Cancelled
+                ? new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged.")
+                : new TurnFailed(TurnError.BotFailed, "The bot failed to reply. Nothing was stored or charged.");
+            if (status == MessageStatuses.Failed)
+            {
+                _engine.Metrics.TurnFailed();
+            }
+
+            work.Emit(failure);
+            return new TurnOutcome(AcceptStatus.Accepted, 0, failure);
+        }
+
+        var user = accept.UserMessage with { Status = MessageStatuses.Completed };
+        var assistant = new StoredMessage(
+            Guid.CreateVersion7(), _id, user.Sequence + 1, MessageRoles.Assistant, reply, MessageStatuses.Completed, null,
+            _engine.Time.GetUtcNow().UtcDateTime);
+        var committed = await _engine.Store.CommitTurnAsync(accept with { UserMessage = user }, assistant, CancellationToken.None);
+        if (committed.Status == AcceptStatus.Accepted)
+        {
+            context.AppendTurn(user, assistant);
+            _engine.Metrics.TurnCompleted();
+            work.Emit(new UserMessageStored(user, committed.TokenBalance));
+            work.Emit(new AssistantCompleted(assistant, committed.TokenBalance));
+        }
+
+        return new TurnOutcome(committed.Status, committed.TokenBalance, null);
+    }
+
+    /// <summary>Runs the bot over <paramref name="history"/>, forwarding chunks to <paramref name="work"/> if given.</summary>
+    /// <returns>The reply and its status: completed, cancelled (the client left; partial reply) or failed (error or timeout).</returns>
+    private async Task<(string Reply, string Status)> GenerateAsync(List<ChatMessage> history, TurnWork? work, CancellationToken aborted)
+    {
+        var reply = new StringBuilder();
+        using var timeout = new CancellationTokenSource(_engine.Options.TurnTimeout, _engine.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted);
+        try
+        {
+            await foreach (var update in _engine.Bot.GetStreamingResponseAsync(history, options: null, linked.Token))
+            {
+                var text = update.Text;
+                if (text.Length > 0)
+                {
+                    reply.Append(text);
+                    work?.Emit(new AssistantDelta(text));
+                }
+            }
+
+            return (reply.ToString(), MessageStatuses.Completed);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested && !timeout.IsCancellationRequested)
+        {
+            return (reply.ToString(), MessageStatuses.Cancelled);
+        }
+        catch (Exception ex)
+        {
+            LogBotFailed(_engine.Logger, ex, _id);
+            return ("", MessageStatuses.Failed);
+        }
+    }
+
+    /// <summary>What an accept (or single-commit turn) came to; <paramref name="Failure"/> when the turn ended before committing.</summary>
+    private readonly record struct TurnOutcome(AcceptStatus Status, long TokenBalance, TurnFailed? Failure);
 
     private async Task ReplayAsync(TurnWork work, TurnRequest request, StoredTurn turn)
     {
@@ -286,40 +374,11 @@ internal sealed partial class ConversationActor
     private async Task GenerateAndCompleteAsync(ConversationContext context, StoredMessage userMessage, TurnWork? work, long? balance)
     {
         var options = _engine.Options;
-        var history = context.ToChatHistory(userMessage.Sequence);
-        var reply = new StringBuilder();
-        var status = MessageStatuses.Completed;
-        var aborted = work?.Aborted ?? CancellationToken.None;
-        using (var timeout = new CancellationTokenSource(options.TurnTimeout, _engine.Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted))
-        {
-            try
-            {
-                await foreach (var update in _engine.Bot.GetStreamingResponseAsync(history, options: null, linked.Token))
-                {
-                    var text = update.Text;
-                    if (text.Length > 0)
-                    {
-                        reply.Append(text);
-                        work?.Emit(new AssistantDelta(text));
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested && !timeout.IsCancellationRequested)
-            {
-                status = MessageStatuses.Cancelled;
-            }
-            catch (Exception ex)
-            {
-                status = MessageStatuses.Failed;
-                LogBotFailed(_engine.Logger, ex, _id);
-            }
-        }
-
+        var (reply, status) = await GenerateAsync(context.ToChatHistory(userMessage.Sequence), work, work?.Aborted ?? CancellationToken.None);
         var failed = status == MessageStatuses.Failed;
         var assistant = new StoredMessage(
             Guid.CreateVersion7(), _id, userMessage.Sequence + 1, MessageRoles.Assistant,
-            failed ? "" : reply.ToString(), status, null, _engine.Time.GetUtcNow().UtcDateTime);
+            reply, status, null, _engine.Time.GetUtcNow().UtcDateTime);
         var command = new CompleteTurn(context.UserId, context.Version, assistant, failed ? options.CostPerMessage : 0);
 
         for (var attempt = 1; ; attempt++)
@@ -400,13 +459,17 @@ internal sealed class TurnWork
     private readonly Channel<TurnEvent> _events = Channel.CreateUnbounded<TurnEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    public TurnWork(TurnRequest? request, CancellationToken aborted)
+    public TurnWork(TurnRequest? request, CancellationToken aborted, bool streaming = true)
     {
         Request = request;
         Aborted = aborted;
+        Streaming = streaming;
     }
 
     public TurnRequest? Request { get; }
+
+    /// <summary>The caller reads events as they come (SSE): store the user message before the bot runs.</summary>
+    public bool Streaming { get; }
 
     public CancellationToken Aborted { get; }
 

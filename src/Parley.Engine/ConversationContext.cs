@@ -59,6 +59,16 @@ internal sealed class ConversationContext
         PendingNodeId = nodeId;
     }
 
+    /// <summary>Records a turn committed at once (user message and reply in one commit, one version).</summary>
+    public void AppendTurn(StoredMessage userMessage, StoredMessage assistantMessage)
+    {
+        Add(userMessage);
+        Add(assistantMessage);
+        Version++;
+        LastSequence = assistantMessage.Sequence;
+        HasTitle = true;
+    }
+
     /// <summary>Records a committed assistant message and the status it settled its user message with.</summary>
     public void Complete(StoredMessage assistantMessage)
     {
@@ -93,20 +103,43 @@ internal sealed class ConversationContext
         return user is null ? null : new StoredTurn(user, null);
     }
 
-    /// <summary>The chat history the bot sees: the window up to and including <paramref name="lastSequence"/>, without failed turns, starting with a user message.</summary>
-    public List<ChatMessage> ToChatHistory(long lastSequence)
+    /// <summary>
+    /// The chat history the bot sees: the window up to and including <paramref name="lastSequence"/>, plus
+    /// <paramref name="next"/> (a message not stored yet) if given — without failed turns, trimmed to the window's
+    /// bounds, and starting with a user message (chat models expect the user to speak first).
+    /// </summary>
+    public List<ChatMessage> ToChatHistory(long lastSequence, StoredMessage? next = null)
     {
-        var history = new List<ChatMessage>(_window.Count);
+        var messages = new List<StoredMessage>(_window.Count + 1);
         foreach (var message in _window)
         {
-            // Skip failed turns, and start at a user message: chat models expect the user to speak first.
-            if (message.Sequence > lastSequence || message.Status == MessageStatuses.Failed
-                || (history.Count == 0 && message.Role != MessageRoles.User))
+            if (message.Sequence <= lastSequence && message.Status != MessageStatuses.Failed)
             {
-                continue;
+                messages.Add(message);
             }
+        }
 
-            history.Add(new ChatMessage(message.Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, message.Content));
+        if (next is not null)
+        {
+            messages.Add(next);
+        }
+
+        var chars = 0L;
+        var first = messages.Count;
+        while (first > 0 && messages.Count - first < _maxMessages && (chars + messages[first - 1].Content.Length <= _maxChars || first == messages.Count))
+        {
+            chars += messages[--first].Content.Length;
+        }
+
+        while (first < messages.Count - 1 && messages[first].Role != MessageRoles.User)
+        {
+            first++;
+        }
+
+        var history = new List<ChatMessage>(messages.Count - first);
+        for (var i = first; i < messages.Count; i++)
+        {
+            history.Add(new ChatMessage(messages[i].Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, messages[i].Content));
         }
 
         return history;

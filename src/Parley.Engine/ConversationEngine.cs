@@ -69,16 +69,19 @@ public sealed partial class ConversationEngine : IDisposable
     public int ResidentCount => _actors.Count;
 
     /// <summary>
-    /// Queues a turn on its conversation and returns the channel its <see cref="TurnEvent"/>s arrive on. The turn takes
-    /// its place in the conversation's order during this call.
+    /// Queues a turn on its conversation and returns the channel its <see cref="TurnEvent"/>s arrive on (the streaming
+    /// path: the user message is stored before the bot runs). The turn takes its place in the conversation's order
+    /// during this call.
     /// </summary>
     /// <param name="request">The turn.</param>
     /// <param name="aborted">Signals that the client went away: a turn not started yet is dropped (nothing charged); a running
     /// bot is stopped and its partial reply stored as <see cref="MessageStatuses.Cancelled"/>.</param>
     /// <returns>A reader that yields the turn's events and then completes. Bad content and a full mailbox yield a single <see cref="TurnFailed"/>.</returns>
-    public ChannelReader<TurnEvent> Send(TurnRequest request, CancellationToken aborted = default)
+    public ChannelReader<TurnEvent> Send(TurnRequest request, CancellationToken aborted = default) => Enqueue(new TurnWork(request, aborted));
+
+    private ChannelReader<TurnEvent> Enqueue(TurnWork work)
     {
-        var work = new TurnWork(request, aborted);
+        var request = work.Request!;
         if (Validate(request) is { } invalid)
         {
             return Reject(work, TurnError.InvalidContent, invalid);
@@ -101,7 +104,10 @@ public sealed partial class ConversationEngine : IDisposable
         }
     }
 
-    /// <summary>Runs a turn to its end and gathers its events (the non-streaming path).</summary>
+    /// <summary>
+    /// Runs a turn to its end and gathers its events (the non-streaming path). Here the reply is generated before
+    /// anything is stored and the turn is committed once: user message, reply and charge together.
+    /// </summary>
     /// <param name="request">The turn.</param>
     /// <param name="aborted">See <see cref="Send"/>.</param>
     /// <returns>The stored messages and balance, or the failure.</returns>
@@ -111,7 +117,7 @@ public sealed partial class ConversationEngine : IDisposable
         long? balance = null;
         TurnFailed? failure = null;
         // Read to the end even if the client left: the turn settles either way.
-        await foreach (var turnEvent in Send(request, aborted).ReadAllAsync(CancellationToken.None))
+        await foreach (var turnEvent in Enqueue(new TurnWork(request, aborted, streaming: false)).ReadAllAsync(CancellationToken.None))
         {
             switch (turnEvent)
             {

@@ -30,6 +30,12 @@ public interface ITurnStore
     /// <summary>First half of a turn: charges the user and stores the pending user message, atomically.</summary>
     Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A whole turn in one commit: charges the user and stores <paramref name="command"/>'s user message and
+    /// <paramref name="assistantMessage"/> (at the next sequence) atomically, under one version increment.
+    /// </summary>
+    Task<AcceptOutcome> CommitTurnAsync(AcceptTurn command, StoredMessage assistantMessage, CancellationToken cancellationToken);
+
     /// <summary>Second half of a turn: stores the assistant message, settles the user message's status and refunds if asked, atomically.</summary>
     Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken);
 }

@@ -167,21 +167,42 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AFailingBotStoresAFailedTurnAndRefundsIt()
+    public async Task AFailingBotOnAStreamedTurnStoresAFailedTurnAndRefundsIt()
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
         var bot = new ScriptedBot((_, _) => throw new HttpRequestException("model down"));
         using var engine = _db.Engine(bot);
 
-        var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello"));
+        var events = new List<TurnEvent>();
+        await foreach (var turnEvent in engine.Send(new TurnRequest(user, conversation, "hello")).ReadAllAsync(Timeout))
+        {
+            events.Add(turnEvent);
+        }
 
-        Assert.Equal(TurnError.BotFailed, result.Failure!.Error);
-        Assert.Equal(4_000, result.Failure.TokenBalance);
+        Assert.IsType<UserMessageStored>(events[0]);
+        var failed = Assert.IsType<TurnFailed>(events[^1]);
+        Assert.Equal(TurnError.BotFailed, failed.Error);
+        Assert.Equal(4_000, failed.TokenBalance);
         Assert.Equal(4_000, await _db.BalanceAsync(user));
         var messages = await _db.MessagesAsync(conversation);
         Assert.Equal([MessageRoles.User, MessageRoles.Assistant], messages.Select(m => m.Role));
         Assert.All(messages, m => Assert.Equal(MessageStatuses.Failed, m.Status));
+    }
+
+    [Fact]
+    public async Task AFailingBotOnAWaitedTurnStoresNothingAndChargesNothing()
+    {
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        using var engine = _db.Engine(new ScriptedBot((_, _) => throw new HttpRequestException("model down")));
+
+        var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello"));
+
+        Assert.Equal(TurnError.BotFailed, result.Failure!.Error);
+        Assert.Null(result.UserMessage);
+        Assert.Empty(await _db.MessagesAsync(conversation));
+        Assert.Equal(4_000, await _db.BalanceAsync(user));
     }
 
     [Fact]
@@ -301,12 +322,12 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "test-node", null), Timeout);
 
         using var engine = _db.Engine(new ScriptedBot((_, _) => throw new InvalidOperationException("down")));
-        // A new turn on the conversation settles the old one first, then runs.
+        // A new turn on the conversation settles the old one first (failed, refunded), then runs (and fails, uncharged).
         var next = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "next"));
 
         Assert.Equal(TurnError.BotFailed, next.Failure!.Error);
         var messages = await _db.MessagesAsync(conversation);
-        Assert.Equal(4, messages.Count);
+        Assert.Equal(2, messages.Count);
         Assert.All(messages, m => Assert.Equal(MessageStatuses.Failed, m.Status));
         Assert.Equal(4_000, await _db.BalanceAsync(user));
     }

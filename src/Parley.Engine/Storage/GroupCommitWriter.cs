@@ -7,7 +7,7 @@ namespace Parley.Engine.Storage;
 
 /// <summary>
 /// Group commit: one writer drains a channel of write operations and runs every operation waiting at that moment in a
-/// single database transaction, each inside its own savepoint, then commits once. Each operation's task completes only
+/// single database transaction (each inside its own savepoint where the dialect needs one), then commits once. Each operation's task completes only
 /// after that commit returned, so a caller is acknowledged only once its own write is durable, while the cost of the
 /// commit (the fsync) is shared by the whole batch.
 /// </summary>
@@ -29,6 +29,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private WriterSession? _session;
     private long _batches;
     private long _operations;
+    private long _busyTicks;
 
     public GroupCommitWriter(DbDataSource dataSource, SqlDialect dialect, int maxBatch, ILogger logger)
     {
@@ -44,6 +45,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     /// <summary>Operations committed so far.</summary>
     public long Operations => Interlocked.Read(ref _operations);
+
+    /// <summary>Time the writer spent executing batches (its utilisation, against wall-clock time).</summary>
+    public TimeSpan BusyTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _busyTicks));
 
     public Task<T> WriteAsync<T>(Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute, CancellationToken cancellationToken)
     {
@@ -71,7 +75,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     batch.Add(operation);
                 }
 
+                var started = Stopwatch.GetTimestamp();
                 await CommitBatchAsync(batch, token);
+                Interlocked.Add(ref _busyTicks, Stopwatch.GetTimestamp() - started);
                 batch.Clear();
             }
         }
@@ -93,8 +99,16 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             var session = await EnsureSessionAsync(cancellationToken);
             await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
             session.Begin(transaction);
+            var savepoints = _dialect.UsesSavepoints;
             foreach (var operation in batch)
             {
+                if (!savepoints)
+                {
+                    // Operations reject before their first write (see SqlDialect.UsesSavepoints); an error fails the batch.
+                    await operation.ExecuteAsync(session, cancellationToken);
+                    continue;
+                }
+
                 await session.ExecuteAsync("SAVEPOINT op", cancellationToken);
                 bool keep;
                 try
@@ -106,11 +120,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     keep = false;
                 }
 
-                await session.ExecuteAsync(keep ? "RELEASE SAVEPOINT op" : "ROLLBACK TO SAVEPOINT op", cancellationToken);
                 if (!keep)
                 {
-                    await session.ExecuteAsync("RELEASE SAVEPOINT op", cancellationToken);
+                    await session.ExecuteAsync("ROLLBACK TO SAVEPOINT op", cancellationToken);
                 }
+
+                await session.ExecuteAsync("RELEASE SAVEPOINT op", cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);

@@ -19,6 +19,14 @@ public abstract class SqlDialect
     /// <summary>PostgreSQL: native <c>uuid</c> columns.</summary>
     public static SqlDialect PostgreSql { get; } = new PostgreSqlDialect();
 
+    /// <summary>
+    /// Whether the group-commit writer wraps each operation in a savepoint. PostgreSQL needs it: any failed statement
+    /// aborts the whole transaction, and under read committed another node may change a row between an operation's
+    /// statements. SQLite does not: its writer holds the database's only write lock for the whole transaction, so an
+    /// operation's checks stay true until commit, and operations reject only before their first write.
+    /// </summary>
+    public abstract bool UsesSavepoints { get; }
+
     /// <summary>Converts a GUID to the value bound for a uuid column.</summary>
     public abstract object Id(Guid id);
 
@@ -37,6 +45,8 @@ public abstract class SqlDialect
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        public override bool UsesSavepoints => false;
+
         public override object Id(Guid id) => id.ToString().ToUpperInvariant();
 
         // SQLITE_CONSTRAINT (19); extended codes 2067 (UNIQUE) and 1555 (PRIMARYKEY).
@@ -46,6 +56,8 @@ public abstract class SqlDialect
 
     private sealed class PostgreSqlDialect : SqlDialect
     {
+        public override bool UsesSavepoints => true;
+
         public override object Id(Guid id) => id;
 
         // SQLSTATE 23505 unique_violation (PostgreSQL manual, Appendix A).

@@ -42,6 +42,9 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     /// <summary>Operations (turn halves) committed by the writer since start.</summary>
     public long CommitOperations => _writer.Operations;
 
+    /// <summary>Time the writer spent executing batches since start.</summary>
+    public TimeSpan CommitBusyTime => _writer.BusyTime;
+
     /// <inheritdoc />
     public async Task<ConversationSnapshot?> LoadAsync(Guid conversationId, int maxMessages, CancellationToken cancellationToken)
     {
@@ -141,33 +144,64 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken)
+    public Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken) =>
+        WriteAcceptAsync(command, null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AcceptOutcome> CommitTurnAsync(AcceptTurn command, StoredMessage assistantMessage, CancellationToken cancellationToken) =>
+        WriteAcceptAsync(command, assistantMessage, cancellationToken);
+
+    private async Task<AcceptOutcome> WriteAcceptAsync(AcceptTurn command, StoredMessage? reply, CancellationToken cancellationToken)
     {
         var message = command.UserMessage;
+        var conversationId = _dialect.Id(message.ConversationId);
+        var userId = _dialect.Id(command.UserId);
         try
         {
             return await _writer.WriteAsync(async (session, ct) =>
             {
+                // Checks first, writes after: an op rejected here has written nothing (SQLite runs without savepoints).
+                if (message.ClientMessageId is not null && await session.ScalarAsync(
+                        "SELECT 1 FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"ClientMessageId\" = @p1",
+                        ct, conversationId, message.ClientMessageId) is not null)
+                {
+                    return (false, new AcceptOutcome(AcceptStatus.DuplicateClientMessageId, 0));
+                }
+
                 var moved = await session.ExecuteAsync(
                     "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"Title\" = COALESCE(\"Title\", @p3) " +
-                    "WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6",
+                    "WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6 " +
+                    "AND (SELECT \"TokenBalance\" FROM \"AspNetUsers\" WHERE \"Id\" = @p6) >= @p7",
                     ct,
-                    command.ExpectedVersion + 1, message.Sequence, message.CreatedAt, command.AutoTitle,
-                    _dialect.Id(message.ConversationId), command.ExpectedVersion, _dialect.Id(command.UserId));
+                    command.ExpectedVersion + 1, reply?.Sequence ?? message.Sequence, (reply ?? message).CreatedAt, command.AutoTitle,
+                    conversationId, command.ExpectedVersion, userId, command.Cost);
                 if (moved == 0)
                 {
-                    return (false, new AcceptOutcome(AcceptStatus.VersionConflict, 0));
+                    var version = await session.ScalarAsync(
+                        "SELECT \"Version\" FROM \"Conversations\" WHERE \"Id\" = @p0 AND \"UserId\" = @p1", ct, conversationId, userId);
+                    var status = version is null or DBNull || Convert.ToInt64(version, null) != command.ExpectedVersion
+                        ? AcceptStatus.VersionConflict
+                        : AcceptStatus.InsufficientBalance;
+                    return (false, new AcceptOutcome(status, 0));
                 }
 
                 var balance = await session.ScalarAsync(
                     "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" - @p0 WHERE \"Id\" = @p1 AND \"TokenBalance\" >= @p0 RETURNING \"TokenBalance\"",
-                    ct, command.Cost, _dialect.Id(command.UserId));
+                    ct, command.Cost, userId);
                 if (balance is null or DBNull)
                 {
-                    return (false, new AcceptOutcome(AcceptStatus.InsufficientBalance, 0));
+                    // Only another node's concurrent charge (PostgreSQL, read committed) gets here; its savepoint undoes the update above.
+                    return session.Dialect.UsesSavepoints
+                        ? (false, new AcceptOutcome(AcceptStatus.InsufficientBalance, 0))
+                        : throw new InvalidOperationException("The balance changed inside an exclusive SQLite transaction.");
                 }
 
-                await InsertAsync(session, message, command.NodeId, ct);
+                await InsertAsync(session, message, reply is null ? command.NodeId : null, ct);
+                if (reply is not null)
+                {
+                    await InsertAsync(session, reply, null, ct);
+                }
+
                 return (true, new AcceptOutcome(AcceptStatus.Accepted, Convert.ToInt64(balance, null)));
             }, cancellationToken);
         }
