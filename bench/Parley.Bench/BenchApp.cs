@@ -44,7 +44,12 @@ public static class BenchApp
         var serverEnv = new Option<string[]>("--server-env") { Description = "Extra KEY=VALUE environment for the self-hosted server (repeatable), e.g. Engine__MaxCommitBatch=512.", AllowMultipleArgumentsPerToken = false };
         var keepData = new Option<bool>("--keep-data") { Description = "Keep the self-hosted server's temporary data directory (database, server.log)." };
         var noProbe = new Option<bool>("--no-probe") { Description = "Do not inject the counter probe (GC, contention, allocations) into the self-hosted server." };
-        Option[] common = [url, selfHost, serverDll, repo, provider, connection, synchronous, serverEnv, keepData, noProbe];
+        var during = new Option<string?>("--during")
+        {
+            Description = "turns/ceiling, self-hosted: a shell command started when the measured window starts, with {pid} (the server) and {seconds} substituted, "
+                + "e.g. \"dotnet dotnet-trace collect -p {pid} --profile dotnet-sampled-thread-time --duration 00:00:00:{seconds} -o turns.nettrace\".",
+        };
+        Option[] common = [url, selfHost, serverDll, repo, provider, connection, synchronous, serverEnv, keepData, noProbe, during];
 
         var clients = new Option<int>("--clients") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
         var duration = new Option<double>("--duration") { Description = "Measured seconds.", DefaultValueFactory = _ => 20 };
@@ -145,11 +150,13 @@ public static class BenchApp
                     };
                 }
 
-                var context = new BenchContext(output, target, host);
+                var context = new BenchContext(output, target, host) { WindowCommand = parse.GetValue(during) };
+                var loadBefore = LoadAverage();
                 context.Status($"{name}: {Environment.ProcessorCount} cores, ulimit -n {limits.Soft}/{limits.Hard}, {(host is null ? target!.ToString() : "self-hosted " + host.ServerDll)}");
                 try
                 {
                     var report = await run(context, parse, ct);
+                    report.Add("load", $"{loadBefore}/{LoadAverage()}", "1-min load average before/after (2 cores shared)");
                     report.Add("when", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), "run at (UTC)");
                     report.Print(output);
                     return report.Failed ? 1 : 0;
@@ -166,4 +173,21 @@ public static class BenchApp
     }
 
     private static TimeSpan Seconds(double seconds) => TimeSpan.FromSeconds(seconds);
+
+    /// <summary>The 1-minute load average (Linux), to tell a quiet machine from a busy one in the results.</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
 }

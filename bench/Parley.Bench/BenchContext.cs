@@ -13,6 +13,9 @@ internal sealed class BenchContext(IAnsiConsole console, Uri? url, SelfHostSetti
 
     public bool IsSelfHosted => selfHost is not null;
 
+    /// <summary><c>--during</c>: a shell command run for the measured window of turns/ceiling ({pid}, {seconds} substituted).</summary>
+    public string? WindowCommand { get; init; }
+
     public SelfHostSettings? SelfHost => selfHost;
 
     /// <summary>Starts a self-hosted server with the scenario's settings, or points at <c>--url</c>.</summary>

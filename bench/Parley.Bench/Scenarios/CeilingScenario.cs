@@ -14,7 +14,7 @@ internal static class CeilingScenario
         await using var target = await context.OpenTargetAsync(new Dictionary<string, string>(), cancellationToken);
         using var client = new ParleyClient(target.BaseAddress);
         context.Status($"Ceiling: {settings.Clients} clients on GET /healthz for {settings.Warmup.TotalSeconds:F0}+{settings.Duration.TotalSeconds:F0} s");
-        var window = new ServerWindow(target, client);
+        await using var window = new ServerWindow(target, client, context.WindowCommand, settings.Duration);
         var result = await MeasureAsync(client, settings.Clients, settings.Warmup, settings.Duration, window.OnWindowAsync, cancellationToken);
         var report = new Report("ceiling")
             .Add("clients", settings.Clients, "clients")

@@ -10,8 +10,9 @@ namespace Parley.Bench.Scenarios;
 /// context hits), CPU of the server and of this load generator, and (self-hosted, with the probe) the server's GC
 /// collections, lock contentions and allocations.
 /// </summary>
-internal sealed class ServerWindow(Target target, ParleyClient client)
+internal sealed class ServerWindow(Target target, ParleyClient client, string? command = null, TimeSpan? window = null) : IAsyncDisposable
 {
+    private Process? _command;
     private EngineDiagnostics? _diagStart, _diagEnd;
     private ProbeSample? _probeStart, _probeEnd;
     private TimeSpan _serverCpuStart, _serverCpuEnd, _clientCpuStart, _clientCpuEnd;
@@ -25,6 +26,11 @@ internal sealed class ServerWindow(Target target, ParleyClient client)
         var probe = target.Server?.ReadProbe();
         var serverCpu = target.Server?.CpuTime() ?? TimeSpan.Zero;
         var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        if (start && command is not null && target.Server?.Pid is { } pid)
+        {
+            _command = StartCommand(command, pid, window ?? TimeSpan.FromSeconds(10));
+        }
+
         if (start)
         {
             (_diagStart, _probeStart, _serverCpuStart, _clientCpuStart, _start) = (diagnostics, probe, serverCpu, clientCpu, Stopwatch.GetTimestamp());
@@ -72,6 +78,41 @@ internal sealed class ServerWindow(Target target, ParleyClient client)
             report.Add("contentions_per_s", ProbeSample.Delta(p, q, "contentions") / Math.Max(probeSeconds, 1e-3), "server lock contentions per second", 1);
             report.Add("threads", (long)q["tp_threads"], "server thread-pool threads at the end");
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> through <c>/bin/sh -c</c> with <c>{pid}</c> (the server) and <c>{seconds}</c>
+    /// (the window, whole seconds) substituted, e.g. a profiler attached for the measured window.
+    /// </summary>
+    private static Process StartCommand(string command, int pid, TimeSpan window)
+    {
+        var text = command.Replace("{pid}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{seconds}", ((int)Math.Ceiling(window.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(text);
+        return Process.Start(start) ?? throw new InvalidOperationException($"Could not start: {text}");
+    }
+
+    /// <summary>Waits for the window command (at most its window plus two minutes), then kills it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_command is not { } process)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource((window ?? TimeSpan.FromSeconds(10)) + TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        process.Dispose();
     }
 
     private async Task<EngineDiagnostics?> TryDiagnosticsAsync()

@@ -42,7 +42,7 @@ internal static class TurnsScenario
         }
 
         context.Status($"Turns: {settings.Clients} clients, {conversations.Length} conversations, {settings.Warmup.TotalSeconds:F0} s warm-up + {settings.Duration.TotalSeconds:F0} s");
-        var window = new ServerWindow(target, client);
+        await using var window = new ServerWindow(target, client, context.WindowCommand, settings.Duration);
         var result = await LoadLoop.RunAsync(settings.Clients, settings.Warmup, settings.Duration,
             (i, ct) => workers[i].SendAsync(client.Http, ct), window.OnWindowAsync, cancellationToken);
 
