@@ -20,7 +20,7 @@ echo "==> vitest"
 (cd src/Parley.Web && npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json") || status=1
 
 echo "==> playwright"
-(cd src/Parley.Web && PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" npx playwright test --reporter=list,json) || status=1
+(cd src/Parley.Web && PARLEY_E2E_SKIP_BUILD=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" npx playwright test --reporter=list,json) || status=1
 
 python3 - "$results" <<'PY' || status=1
 import glob, json, os, sys, xml.etree.ElementTree as ET
