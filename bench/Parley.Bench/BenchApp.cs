@@ -156,6 +156,11 @@ public static class BenchApp
                 try
                 {
                     var report = await run(context, parse, ct);
+                    if (context.LastBuild is { } build)
+                    {
+                        report.Add("build", build, "server build (HEAD + dll time)");
+                    }
+
                     report.Add("load", $"{loadBefore}/{LoadAverage()}", "1-min load average before/after (2 cores shared)");
                     report.Add("when", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), "run at (UTC)");
                     report.Print(output);

@@ -18,11 +18,21 @@ internal sealed class BenchContext(IAnsiConsole console, Uri? url, SelfHostSetti
 
     public SelfHostSettings? SelfHost => selfHost;
 
+    /// <summary>The build of the last self-hosted server (for the report).</summary>
+    public string? LastBuild { get; private set; }
+
     /// <summary>Starts a self-hosted server with the scenario's settings, or points at <c>--url</c>.</summary>
-    public Task<Target> OpenTargetAsync(IReadOnlyDictionary<string, string> serverEnvironment, CancellationToken cancellationToken) =>
-        selfHost is not null
-            ? Target.SelfHostAsync(selfHost, serverEnvironment, Console, cancellationToken)
-            : Task.FromResult(Target.External(url!));
+    public async Task<Target> OpenTargetAsync(IReadOnlyDictionary<string, string> serverEnvironment, CancellationToken cancellationToken)
+    {
+        if (selfHost is null)
+        {
+            return Target.External(url!);
+        }
+
+        var target = await Target.SelfHostAsync(selfHost, serverEnvironment, Console, cancellationToken);
+        LastBuild = target.Server!.Build;
+        return target;
+    }
 
     public void Status(string message) => Console.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss} {message}[/]");
 }

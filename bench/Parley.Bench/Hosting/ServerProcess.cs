@@ -35,6 +35,30 @@ internal sealed class SelfHostSettings
 
     public bool IsPostgreSql => Provider.Equals("postgresql", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>"&lt;HEAD commit&gt;+&lt;dll time&gt;": which build was measured (others rebuild the shared Release output).</summary>
+    public string Build
+    {
+        get
+        {
+            var time = File.GetLastWriteTimeUtc(ServerDll).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                var start = new ProcessStartInfo("git") { WorkingDirectory = RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true };
+                start.ArgumentList.Add("rev-parse");
+                start.ArgumentList.Add("--short");
+                start.ArgumentList.Add("HEAD");
+                using var git = Process.Start(start);
+                var head = git?.StandardOutput.ReadToEnd().Trim();
+                git?.WaitForExit(5000);
+                return $"{head}+dll@{time}";
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return $"dll@{time}";
+            }
+        }
+    }
+
     /// <summary>The server's content root (its configuration files and wwwroot), the working directory it is started in.</summary>
     public string ContentRoot => Path.Combine(RepoRoot, "src", "Parley.Server");
 
@@ -60,6 +84,29 @@ internal sealed class SelfHostSettings
         }
 
         return (root, release);
+    }
+
+    /// <summary>
+    /// Copies the build output next to <paramref name="serverDll"/> into <paramref name="directory"/> and returns the
+    /// copied dll: other engineers rebuild the shared output while runs are going, and a restart must start the same build.
+    /// </summary>
+    public static string Snapshot(string serverDll, string directory)
+    {
+        var source = Path.GetDirectoryName(serverDll)!;
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith("wwwroot", StringComparison.Ordinal))
+            {
+                continue; // served from the content root
+            }
+
+            var target = Path.Combine(directory, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+
+        return Path.Combine(directory, Path.GetFileName(serverDll));
     }
 
     private static string? FindRepoRoot(string start)
@@ -109,6 +156,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly IAnsiConsole _console;
     private readonly StreamWriter _log;
     private readonly Lock _logGate = new();
+    private readonly string _serverDll;
     private Process? _process;
 
     private ServerProcess(SelfHostSettings settings, IReadOnlyDictionary<string, string> scenarioEnvironment, IAnsiConsole console)
@@ -119,6 +167,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         BaseAddress = new Uri($"http://127.0.0.1:{Port}/");
         DataDirectory = Directory.CreateTempSubdirectory("parley-bench-").FullName;
         LogPath = Path.Combine(DataDirectory, "server.log");
+        Build = settings.Build;
+        _serverDll = SelfHostSettings.Snapshot(settings.ServerDll, Directory.CreateDirectory(Path.Combine(DataDirectory, "build")).FullName);
         ProbePath = Path.Combine(DataDirectory, "probe.txt");
         _log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
 
@@ -172,7 +222,10 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>The temporary data directory (SQLite file, signing key, server log, probe file).</summary>
+    /// <summary>Which build runs (see <see cref="SelfHostSettings.Build"/>), taken when the build was copied.</summary>
+    public string Build { get; }
+
+    /// <summary>The temporary data directory (SQLite file, signing key, server log, probe file, the copied build).</summary>
     public string DataDirectory { get; }
 
     public string LogPath { get; }
@@ -227,7 +280,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(_settings.ServerDll);
+        start.ArgumentList.Add(_serverDll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
         foreach (var (key, value) in _environment)

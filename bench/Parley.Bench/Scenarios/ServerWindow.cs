@@ -77,6 +77,8 @@ internal sealed class ServerWindow(Target target, ParleyClient client, string? c
             report.Add("alloc_kb_per_op", ProbeSample.Delta(p, q, "allocated") / 1024 * perThousand / 1000, $"server allocations (KB per {per[..^1]})", 1);
             report.Add("contentions_per_s", ProbeSample.Delta(p, q, "contentions") / Math.Max(probeSeconds, 1e-3), "server lock contentions per second", 1);
             report.Add("threads", (long)q["tp_threads"], "server thread-pool threads at the end");
+            report.Add("jit_pct", ProbeSample.Delta(p, q, "jit_ms") / 10 / Math.Max(probeSeconds, 1e-3), "server JIT time (% of one core; tier-up still running if high)", 1);
+            report.Add("jit_methods", (long)ProbeSample.Delta(p, q, "jit_methods"), "methods JIT-compiled in the window");
         }
     }
 
