@@ -34,13 +34,49 @@ internal sealed class Topology : IAsyncDisposable
 
     public NginxProcess Nginx => _nginx ?? throw new InvalidOperationException("nginx is not started.");
 
+    /// <summary>How long each part took to start.</summary>
+    public string StartPhases { get; private set; } = "";
+
+    /// <summary>Deadlocks PostgreSQL detected (and broke by aborting one transaction), counted in its log, with the first one's details.</summary>
+    public (int Count, string Sample) ReadDeadlocks()
+    {
+        var log = Path.Combine(_postgres.RootDirectory, "postgres.log");
+        try
+        {
+            using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var (count, sample, sampleLines) = (0, new System.Text.StringBuilder(), 0);
+            while (reader.ReadLine() is { } line)
+            {
+                if (line.Contains("deadlock detected", StringComparison.Ordinal))
+                {
+                    count++;
+                    sampleLines = count == 1 ? 12 : 0;
+                }
+
+                if (sampleLines-- > 0)
+                {
+                    sample.AppendLine(line.Length > 300 ? line[..300] : line);
+                }
+            }
+
+            return (count, sample.ToString());
+        }
+        catch (IOException)
+        {
+            return (-1, "");
+        }
+    }
+
     /// <summary>Starts PostgreSQL, then every node at once (they migrate the empty database concurrently), then nginx.</summary>
     /// <param name="settings">Settings every node gets (environment variable syntax), on top of the topology's own.</param>
     /// <param name="nginxBinary">The nginx binary.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<Topology> StartAsync(IReadOnlyDictionary<string, string> settings, string nginxBinary, CancellationToken cancellationToken)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var postgres = await PostgresCluster.StartAsync(cancellationToken: cancellationToken);
+        var postgresStarted = clock.Elapsed;
         var directory = Directory.CreateTempSubdirectory("parley-topology-").FullName;
         Topology? topology = null;
         try
@@ -63,8 +99,11 @@ internal sealed class Topology : IAsyncDisposable
             }).ToArray();
             topology = new Topology(postgres, connectionString, directory, nodes);
             await Task.WhenAll(nodes.Select(node => node.StartAsync(cancellationToken)));
+            var nodesStarted = clock.Elapsed;
             var template = Path.Combine(RepositoryRoot(), "deploy", "nginx", "parley.conf");
             topology._nginx = await NginxProcess.StartAsync(nginxBinary, template, nodes.Select(n => n.Port).ToArray(), cancellationToken);
+            topology.StartPhases = string.Create(CultureInfo.InvariantCulture,
+                $"PostgreSQL {postgresStarted.TotalSeconds:F1} s, nodes {(nodesStarted - postgresStarted).TotalSeconds:F1} s, nginx {(clock.Elapsed - nodesStarted).TotalSeconds:F1} s");
             return topology;
         }
         catch

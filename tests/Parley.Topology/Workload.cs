@@ -91,7 +91,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
                 return;
             }
 
-            if (label is not ("transport" or "stream-broken" or "502" or "503" or "504" or "sse-503"))
+            if (!IsRetryable(label))
             {
                 return;
             }
@@ -115,7 +115,8 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                return (((int)response.StatusCode).ToString(CultureInfo.InvariantCulture), null);
+                var status = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
+                return (response.StatusCode == HttpStatusCode.ServiceUnavailable ? status + Reason(await response.Content.ReadAsStringAsync(timeout.Token)) : status, null);
             }
 
             if (!stream || response.Content.Headers.ContentType?.MediaType != "text/event-stream")
@@ -173,7 +174,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
                         using (var problem = JsonDocument.Parse(data))
                         {
                             var status = problem.RootElement.TryGetProperty("status", out var s) ? s.GetInt32() : 0;
-                            return ($"sse-{status.ToString(CultureInfo.InvariantCulture)}", null);
+                            return ($"sse-{status.ToString(CultureInfo.InvariantCulture)}{(status == 503 ? Reason(data) : "")}", null);
                         }
                 }
 
@@ -183,6 +184,18 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
 
         return ("stream-broken", null);
     }
+
+    /// <summary>Failures a client retries (with the same clientMessageId): the node went away, or the engine said "try again".</summary>
+    public static bool IsRetryable(string label) =>
+        label is "transport" or "stream-broken" or "502" or "504" || label.StartsWith("503", StringComparison.Ordinal) || label.StartsWith("sse-503", StringComparison.Ordinal);
+
+    /// <summary>Why the engine answered 503, from the problem's detail (ConversationActor's messages): " busy", " db-error"…</summary>
+    private static string Reason(string problem) =>
+        problem.Contains("too busy", StringComparison.Ordinal) ? " busy (conflict retries exhausted)"
+        : problem.Contains("could not be processed", StringComparison.Ordinal) ? " db-error (commit failed)"
+        : problem.Contains("still being answered", StringComparison.Ordinal) ? " still-answering (same clientMessageId)"
+        : problem.Contains("superseded", StringComparison.Ordinal) ? " superseded (settled elsewhere)"
+        : "";
 
     private static readonly string[] Vocabulary =
         ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
