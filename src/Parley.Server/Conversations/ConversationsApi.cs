@@ -260,8 +260,10 @@ public static class ConversationsApi
         }
 
         var rows = backward
-            ? await Before(db, id, bound, size + 1).ToListAsync(cancellationToken)
-            : await After(db, id, bound, size + 1).ToListAsync(cancellationToken);
+            ? await db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence < bound)
+                .OrderByDescending(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken)
+            : await db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence > bound)
+                .OrderBy(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken);
         string? next = null;
         if (rows.Count > size)
         {
@@ -276,14 +278,6 @@ public static class ConversationsApi
 
         return TypedResults.Ok(new Page<MessageDto>(rows.ConvertAll(MessageDto.From), next));
     }
-
-    private static readonly Func<ParleyDbContext, Guid, long, int, IAsyncEnumerable<Message>> After =
-        EF.CompileAsyncQuery((ParleyDbContext db, Guid id, long after, int take) =>
-            db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence > after).OrderBy(m => m.Sequence).Take(take));
-
-    private static readonly Func<ParleyDbContext, Guid, long, int, IAsyncEnumerable<Message>> Before =
-        EF.CompileAsyncQuery((ParleyDbContext db, Guid id, long before, int take) =>
-            db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence < before).OrderByDescending(m => m.Sequence).Take(take));
 
     /// <summary>
     /// Sends a message. 200 with the turn, or an SSE stream when the request accepts <c>text/event-stream</c>. Errors before
