@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Parley.Server.Infrastructure;
 
@@ -88,8 +89,31 @@ public static class ProblemDetailsSetup
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+        services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         return services;
+    }
+}
+
+/// <summary>
+/// Writes problem details as <c>application/problem+json</c> whatever the request accepts. ASP.NET Core's default writer
+/// declines requests that do not accept JSON — e.g. a send with <c>Accept: text/event-stream</c> rejected before its stream
+/// starts (400, 402, 404, 429…) — and the result then fell back to bare JSON without the <c>traceId</c>.
+/// </summary>
+internal sealed class AnyAcceptProblemDetailsWriter(
+    IOptions<ProblemDetailsOptions> options,
+    IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
+{
+    /// <inheritdoc />
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        options.Value.CustomizeProblemDetails?.Invoke(context);
+        var problem = context.ProblemDetails;
+        return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
+            problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
     }
 }
