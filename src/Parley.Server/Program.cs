@@ -7,7 +7,7 @@ using Parley.Server.Users;
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ParleyJsonContext.Default));
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
