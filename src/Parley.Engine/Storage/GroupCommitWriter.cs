@@ -13,8 +13,9 @@ namespace Parley.Engine.Storage;
 /// </summary>
 /// <remarks>
 /// An operation that rejects itself (e.g. a version conflict) is rolled back to its savepoint without affecting the
-/// others. If the transaction itself fails, every operation of the batch fails with the exception and the connection is
-/// reopened for the next batch.
+/// others. A transient failure of the transaction (a deadlock with another node, a busy database) reruns the whole
+/// batch, up to 4 attempts; any other failure fails every operation of the batch with the exception, and the connection
+/// is reopened for the next batch.
 /// </remarks>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {
@@ -25,6 +26,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private const int MaxAttempts = 4;
     private readonly Task _loop;
     private WriterSession? _session;
     private long _batches;
@@ -94,58 +96,78 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     private async Task CommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            var session = await EnsureSessionAsync(cancellationToken);
-            await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
-            session.Begin(transaction);
-            var savepoints = _dialect.UsesSavepoints;
-            foreach (var operation in batch)
+            try
             {
-                if (!savepoints)
+                await TryCommitBatchAsync(batch, cancellationToken);
+                foreach (var operation in batch)
                 {
-                    // Operations reject before their first write (see SqlDialect.UsesSavepoints); an error fails the batch.
-                    await operation.ExecuteAsync(session, cancellationToken);
-                    continue;
+                    operation.Publish();
                 }
 
-                await session.ExecuteAsync("SAVEPOINT op", cancellationToken);
-                bool keep;
-                try
-                {
-                    keep = await operation.ExecuteAsync(session, cancellationToken);
-                }
-                catch (DbException ex) when (operation.Recover(ex, _dialect))
-                {
-                    keep = false;
-                }
-
-                if (!keep)
-                {
-                    await session.ExecuteAsync("ROLLBACK TO SAVEPOINT op", cancellationToken);
-                }
-
-                await session.ExecuteAsync("RELEASE SAVEPOINT op", cancellationToken);
+                return;
             }
-
-            await transaction.CommitAsync(cancellationToken);
-            Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _operations, batch.Count);
-            foreach (var operation in batch)
+            catch (DbException ex) when (attempt < MaxAttempts && _dialect.IsTransient(ex))
             {
-                operation.Publish();
+                // A deadlock with another node's writer, or a busy database: nothing of the batch was committed, so
+                // the whole batch runs again (each operation re-checks its conditions).
+                LogBatchRetried(_logger, ex, batch.Count, attempt);
+                await ResetConnectionAsync();
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * attempt), cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                LogBatchFailed(_logger, ex, batch.Count);
+                foreach (var operation in batch)
+                {
+                    operation.Fail(ex);
+                }
+
+                await ResetConnectionAsync();
+                return;
             }
         }
-        catch (Exception ex)
+    }
+
+    private async Task TryCommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
+    {
+        var session = await EnsureSessionAsync(cancellationToken);
+        await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
+        session.Begin(transaction);
+        var savepoints = _dialect.UsesSavepoints;
+        foreach (var operation in batch)
         {
-            LogBatchFailed(_logger, ex, batch.Count);
-            foreach (var operation in batch)
+            operation.Reset();
+            if (!savepoints)
             {
-                operation.Fail(ex);
+                // Operations reject before their first write (see SqlDialect.UsesSavepoints); an error fails the batch.
+                await operation.ExecuteAsync(session, cancellationToken);
+                continue;
             }
 
-            await ResetConnectionAsync();
+            await session.ExecuteAsync("SAVEPOINT op", cancellationToken);
+            bool keep;
+            try
+            {
+                keep = await operation.ExecuteAsync(session, cancellationToken);
+            }
+            catch (DbException ex) when (operation.Recover(ex, _dialect))
+            {
+                keep = false;
+            }
+
+            if (!keep)
+            {
+                await session.ExecuteAsync("ROLLBACK TO SAVEPOINT op", cancellationToken);
+            }
+
+            await session.ExecuteAsync("RELEASE SAVEPOINT op", cancellationToken);
         }
+
+        await transaction.CommitAsync(cancellationToken);
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _operations, batch.Count);
     }
 
     private async Task<WriterSession> EnsureSessionAsync(CancellationToken cancellationToken)
@@ -180,11 +202,17 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} operations hit a transient error (attempt {Attempt}); retrying the batch")]
+    private static partial void LogBatchRetried(ILogger logger, Exception exception, int count, int attempt);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "A group commit of {Count} operations failed; each caller gets the error")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
     private abstract class WriteOperation
     {
+        /// <summary>Forgets the result of an earlier attempt of the batch.</summary>
+        public abstract void Reset();
+
         public abstract Task<bool> ExecuteAsync(WriterSession session, CancellationToken cancellationToken);
 
         /// <summary>Turns a database error of this operation into a rejection; false rethrows it for the batch.</summary>
@@ -199,8 +227,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
+        private Exception? _rejection;
 
         public Task<T> Task => _completion.Task;
+
+        public override void Reset() => (_result, _rejection) = (default, null);
 
         public override async Task<bool> ExecuteAsync(WriterSession session, CancellationToken cancellationToken)
         {
@@ -216,14 +247,20 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 return false;
             }
 
-            _completion.TrySetException(new UniqueViolationException(exception));
+            _rejection = new UniqueViolationException(exception);
             return true;
         }
 
         public override void Publish()
         {
-            Debug.Assert(_result is not null || _completion.Task.IsCompleted);
-            _completion.TrySetResult(_result!);
+            if (_rejection is not null)
+            {
+                _completion.TrySetException(_rejection);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
         }
 
         public override void Fail(Exception exception) => _completion.TrySetException(exception);

@@ -33,6 +33,9 @@ public abstract class SqlDialect
     /// <summary>True when <paramref name="exception"/> reports a unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 
+    /// <summary>True when <paramref name="exception"/> is worth retrying the whole transaction for (deadlock, serialization failure, busy).</summary>
+    public abstract bool IsTransient(DbException exception);
+
     /// <summary>Prepares the group-commit writer's dedicated connection (e.g. SQLite's <c>synchronous</c> level).</summary>
     public virtual Task InitializeWriterAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -52,6 +55,9 @@ public abstract class SqlDialect
         // SQLITE_CONSTRAINT (19); extended codes 2067 (UNIQUE) and 1555 (PRIMARYKEY).
         public override bool IsUniqueViolation(DbException exception) =>
             exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
+
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), after the connection's own busy timeout.
+        public override bool IsTransient(DbException exception) => exception is SqliteException { SqliteErrorCode: 5 or 6 };
     }
 
     private sealed class PostgreSqlDialect : SqlDialect
@@ -62,5 +68,9 @@ public abstract class SqlDialect
 
         // SQLSTATE 23505 unique_violation (PostgreSQL manual, Appendix A).
         public override bool IsUniqueViolation(DbException exception) => exception.SqlState == "23505";
+
+        // 40P01 deadlock_detected, 40001 serialization_failure: the transaction was rolled back for sure. (A broken
+        // connection is not retried: the commit may have happened, and a rerun would not know.)
+        public override bool IsTransient(DbException exception) => exception.SqlState is "40P01" or "40001";
     }
 }
