@@ -186,13 +186,16 @@ internal sealed class Node(string nodeId, int port, IReadOnlyDictionary<string, 
     public string Output => _process?.Output ?? _lastOutput;
 
     /// <summary>Engine counters summed over every life of this node: each killed process's last polled values plus the current one's.</summary>
-    public EngineCounters Counters
+    public EngineCounters Counters => Lives.Aggregate(EngineCounters.Zero, (sum, life) => sum + life);
+
+    /// <summary>Engine counters of each life of this node, oldest first (the last one is the running process).</summary>
+    public IReadOnlyList<EngineCounters> Lives
     {
         get
         {
             lock (_gate)
             {
-                return _finishedLives.Aggregate(_current, (sum, life) => sum + life);
+                return [.. _finishedLives, _current];
             }
         }
     }

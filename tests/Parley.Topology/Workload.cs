@@ -27,13 +27,17 @@ internal sealed class TurnOutcome(TestUser user, Guid conversationId, string cli
 
     /// <summary>The stored turn as the server acknowledged it (HTTP 200, or an SSE stream that reached its 'assistant' event).</summary>
     public TurnResponseDto? Ack { get; set; }
+
+    /// <summary>True when the acknowledgement came as an SSE stream through nginx.</summary>
+    public bool AckStreamed { get; set; }
 }
 
 /// <summary>
 /// The load: <see cref="Clients"/> concurrent clients, each acting for one user and sending turns to that user's
-/// conversations, picked at random. Every attempt goes either through nginx (owner routing; a quarter of those as SSE
-/// streams) or, with probability <see cref="DirectShare"/>, straight to a random node, bypassing the routing so that
-/// several nodes write the same conversation at once. A turn that fails in a way a client would retry (a refused or
+/// conversations, picked at random. Every attempt goes either through nginx (owner routing) or, with probability
+/// <see cref="DirectShare"/>, straight to a random node, bypassing the routing so that several nodes write the same
+/// conversation at once; with probability <see cref="StreamShare"/> it is an SSE stream (two commits: the user message
+/// is stored pending before the bot runs) rather than JSON (one commit after the reply exists). A turn that fails in a way a client would retry (a refused or
 /// reset connection, 502, 503, a broken stream) is retried with the SAME clientMessageId, as a well-behaved client does.
 /// </summary>
 internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users, HttpClient http)
@@ -42,7 +46,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
 
     public double DirectShare { get; init; } = 0.5;
 
-    public double StreamShare { get; init; } = 0.25;
+    public double StreamShare { get; init; } = 0.3;
 
     public int MaxTurnsPerClient { get; init; } = 30;
 
@@ -78,7 +82,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
         {
             var direct = random.NextDouble() < DirectShare;
             var target = direct ? topology.Nodes[random.Next(topology.Nodes.Count)].BaseAddress : topology.Nginx.BaseAddress;
-            var stream = !direct && random.NextDouble() < StreamShare;
+            var stream = random.NextDouble() < StreamShare;
             var (label, ack) = await SendAsync(target, outcome, stream, cancellationToken);
             lock (outcome.Attempts)
             {
@@ -88,6 +92,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
             if (ack is not null)
             {
                 outcome.Ack = ack;
+                outcome.AckStreamed = stream;
                 return;
             }
 
