@@ -53,7 +53,7 @@ public static class BenchApp
 
         var clients = new Option<int>("--clients") { Description = "Concurrent clients.", DefaultValueFactory = _ => 64 };
         var duration = new Option<double>("--duration") { Description = "Measured seconds.", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds before measuring.", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds before measuring (tier-up JIT takes tens of seconds on a busy 2-core box: watch jit_pct).", DefaultValueFactory = _ => 5 };
         var users = new Option<int>("--users") { Description = "Users (clients share them round-robin; registering costs ~50 ms each).", DefaultValueFactory = _ => 64 };
 
         var root = new RootCommand("Parley load benchmark: turns, ceiling, resident, streams, history, startup.");
@@ -88,12 +88,13 @@ public static class BenchApp
         var chunkDelay = new Option<int>("--chunk-delay-ms") { Description = "Self-hosted: the echo bot's pause between its 4 chunks (Bot__Echo__ChunkDelayMs).", DefaultValueFactory = _ => 500 };
         var connects = new Option<int>("--connect-concurrency") { Description = "TCP connects in flight at once while opening the connections.", DefaultValueFactory = _ => 256 };
         var streamUsers = new Option<int>("--users") { Description = "Users the streams' conversations belong to.", DefaultValueFactory = _ => 100 };
+        var warmupStreams = new Option<int>("--warmup-streams") { Description = "Streams run (100 at a time) before the measured release, to warm the streaming path.", DefaultValueFactory = _ => 300 };
         var streamTimeout = new Option<double>("--timeout") { Description = "Seconds a stream may take before it counts as an error.", DefaultValueFactory = _ => 120 };
         root.Subcommands.Add(Scenario("streams", "S streaming turns (SSE) in flight at once; completion, errors, time to first chunk.",
-            [streams, chunkDelay, connects, streamUsers, streamTimeout, seed], console, common,
+            [streams, chunkDelay, connects, streamUsers, streamTimeout, seed, warmupStreams], console, common,
             (context, parse, ct) => StreamsScenario.RunAsync(context, new StreamsScenario.Settings(
                 parse.GetValue(streams), parse.GetValue(chunkDelay), parse.GetValue(connects), parse.GetValue(streamUsers),
-                Seconds(parse.GetValue(streamTimeout)), parse.GetValue(seed)!), ct)));
+                Seconds(parse.GetValue(streamTimeout)), parse.GetValue(seed)!, parse.GetValue(warmupStreams)), ct)));
 
         var messages = new Option<int>("--messages") { Description = "Messages in the conversation.", DefaultValueFactory = _ => 10_000 };
         var pageSize = new Option<int>("--page-size") { Description = "Messages per page.", DefaultValueFactory = _ => 100 };

@@ -27,7 +27,7 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
 
     [Fact(Timeout = Timeout)]
     public Task StreamsCompleteEveryStream() =>
-        RunAsync("streams", ["--streams", "20", "--chunk-delay-ms", "20", "--users", "2", "--connect-concurrency", "4"],
+        RunAsync("streams", ["--streams", "20", "--chunk-delay-ms", "20", "--users", "2", "--connect-concurrency", "4", "--warmup-streams", "10"],
             "completed=20 ", "ttfc_p99_ms=");
 
     [Fact(Timeout = Timeout)]

@@ -20,6 +20,7 @@ internal sealed class ParleyClient : IDisposable
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json") { CharSet = "utf-8" };
     private readonly SemaphoreSlim? _connectGate;
     private long _connectionsOpened;
+    private ConnectBarrier? _barrier;
 
     /// <param name="baseAddress">The server, e.g. <c>http://127.0.0.1:5080/</c>.</param>
     /// <param name="maxConcurrentConnects">Connection attempts allowed at once (a burst of thousands overflows the listen backlog); null for no limit.</param>
@@ -174,6 +175,7 @@ internal sealed class ParleyClient : IDisposable
             await _connectGate.WaitAsync(cancellationToken);
         }
 
+        var gateReleased = false;
         try
         {
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -191,11 +193,71 @@ internal sealed class ParleyClient : IDisposable
             }
 
             Interlocked.Increment(ref _connectionsOpened);
-            return new NetworkStream(socket, ownsSocket: true);
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            if (_barrier is { } barrier)
+            {
+                _connectGate?.Release();
+                gateReleased = true;
+                await barrier.ArriveAndWaitAsync(cancellationToken);
+            }
+
+            return stream;
         }
         finally
         {
-            _connectGate?.Release();
+            if (!gateReleased)
+            {
+                _connectGate?.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="count"/> pooled connections: that many concurrent <c>GET /healthz</c>, with every new
+    /// connection held back until all of them are connected, so no request can reuse another's connection.
+    /// </summary>
+    public async Task<long> OpenConnectionsAsync(int count, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var missing = (int)Math.Max(0, count - ConnectionsOpened);
+        _barrier = new ConnectBarrier(missing, timeout);
+        try
+        {
+            var health = new Uri(Http.BaseAddress!, "healthz");
+            await Task.WhenAll(Enumerable.Range(0, missing).Select(async _ =>
+            {
+                using var response = await Http.GetAsync(health, cancellationToken);
+                response.EnsureSuccessStatusCode();
+            }));
+        }
+        finally
+        {
+            _barrier = null;
+        }
+
+        return ConnectionsOpened;
+    }
+
+    /// <summary>Releases every waiter once <c>target</c> have arrived (or after the timeout).</summary>
+    private sealed class ConnectBarrier(int target, TimeSpan timeout)
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _arrived;
+
+        public async Task ArriveAndWaitAsync(CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _arrived) >= target)
+            {
+                _all.TrySetResult();
+            }
+
+            try
+            {
+                await _all.Task.WaitAsync(timeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                _all.TrySetResult(); // fewer connections than asked for: go on with what there is
+            }
         }
     }
 

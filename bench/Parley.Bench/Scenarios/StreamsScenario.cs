@@ -10,13 +10,15 @@ namespace Parley.Bench.Scenarios;
 
 /// <summary>
 /// <c>streams</c>: S streaming turns (<c>Accept: text/event-stream</c>), one per conversation, each on its own HTTP/1.1
-/// connection, all released at once against a slow echo bot so they are in flight together. The connections are opened
-/// first (untimed, at most <c>--connect-concurrency</c> connects at a time so the burst does not overflow the listen
-/// backlog); then the time to first chunk (the first <c>delta</c> event) is taken from each request's own start.
+/// connection, all released at once against a slow echo bot so they are in flight together. First a few hundred warm-up
+/// streams on conversations of their own (JIT), then the connections are opened (untimed, at most
+/// <c>--connect-concurrency</c> connects at a time so the burst does not overflow the listen backlog); then the time to
+/// first chunk (the first <c>delta</c> event) is taken from each request's own start. Every stream's conversation is
+/// new to the server, so each first turn also loads its context (a context miss).
 /// </summary>
 internal static class StreamsScenario
 {
-    public sealed record Settings(int Streams, int ChunkDelayMs, int ConnectConcurrency, int Users, TimeSpan Timeout, string Seed);
+    public sealed record Settings(int Streams, int ChunkDelayMs, int ConnectConcurrency, int Users, TimeSpan Timeout, string Seed, int WarmupStreams);
 
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
 
@@ -29,16 +31,52 @@ internal static class StreamsScenario
         };
         await using var target = await context.OpenTargetAsync(environment, cancellationToken);
         using var client = new ParleyClient(target.BaseAddress, settings.ConnectConcurrency, settings.Timeout);
+        // The measured streams get a client of their own, with no idle connection another request could take.
+        using var streamClient = new ParleyClient(target.BaseAddress, settings.ConnectConcurrency, settings.Timeout);
         var users = await Setup.CreateUsersAsync(context, client, Math.Clamp(settings.Users, 1, settings.Streams), cancellationToken);
         var (conversations, seeded) = await Setup.ProvideConversationsAsync(
-            context, target, client, users, settings.Streams, 64, settings.Seed, cancellationToken);
+            context, target, client, users, settings.Streams + settings.WarmupStreams, 64, settings.Seed, cancellationToken);
         var uris = conversations.Select(id => new Uri(target.BaseAddress, $"api/conversations/{id}/messages")).ToArray();
         var authorizations = await Task.WhenAll(users.Select(u => u.GetAuthorizationAsync(cancellationToken).AsTask()));
         var body = JsonSerializer.SerializeToUtf8Bytes(new SendMessageRequest("Stream me a slow echo, please.", null), BenchJson.Default.SendMessageRequest);
+        var errorsBefore = new ErrorTally();
 
-        var opened = await OpenConnectionsAsync(context, client, settings.Streams, cancellationToken);
+        if (settings.WarmupStreams > 0)
+        {
+            // Warm the streaming path (JIT, pools) on conversations of its own, 100 streams at a time.
+            var clock = Stopwatch.StartNew();
+            var warmupErrors = new ErrorTally();
+            await Parallel.ForEachAsync(Enumerable.Range(settings.Streams, settings.WarmupStreams),
+                new ParallelOptions { MaxDegreeOfParallelism = 100, CancellationToken = cancellationToken }, async (i, ct) =>
+                {
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Post, uris[i]) { Content = ParleyClient.JsonBody(body) };
+                        request.Headers.Authorization = authorizations[i % authorizations.Length];
+                        request.Headers.Accept.Add(EventStream);
+                        using var response = await client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                        var reader = new SseReader(await response.Content.ReadAsStreamAsync(ct));
+                        while (await reader.ReadEventAsync(ct) is not null)
+                        {
+                        }
+                    }
+                    catch (Exception ex) when (!ct.IsCancellationRequested)
+                    {
+                        warmupErrors.Add(ex);
+                    }
+                });
+            context.Status($"Warm-up: {settings.WarmupStreams} streams in {clock.Elapsed.TotalSeconds:F1} s ({warmupErrors.Total} errors)");
+            if (warmupErrors.Total > 0)
+            {
+                errorsBefore.Add("warm-up", warmupErrors.Describe());
+            }
+        }
 
-        var errors = new ErrorTally();
+        var connectClock = Stopwatch.StartNew();
+        var opened = await streamClient.OpenConnectionsAsync(settings.Streams, TimeSpan.FromSeconds(60), cancellationToken);
+        context.Status($"Opened {opened} connections in {connectClock.Elapsed.TotalSeconds:F1} s");
+
+        var errors = errorsBefore;
         var ttfc = new TimeSpan?[settings.Streams];
         var firstChunkAt = new long[settings.Streams];
         var total = new TimeSpan?[settings.Streams];
@@ -46,7 +84,7 @@ internal static class StreamsScenario
         var inFlight = 0;
         var peak = 0;
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var connectsBefore = client.ConnectionsOpened;
+        var connectsBefore = streamClient.ConnectionsOpened;
 
         async Task RunStream(int i)
         {
@@ -61,7 +99,7 @@ internal static class StreamsScenario
                 using var request = new HttpRequestMessage(HttpMethod.Post, uris[i]) { Content = ParleyClient.JsonBody(body) };
                 request.Headers.Authorization = authorizations[i % authorizations.Length];
                 request.Headers.Accept.Add(EventStream);
-                using var response = await client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                using var response = await streamClient.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
                     errors.Add($"http {(int)response.StatusCode}", await response.Content.ReadAsStringAsync(timeout.Token));
@@ -130,8 +168,9 @@ internal static class StreamsScenario
             .AddLatencies(LatencySummary.From(total.Where(t => t is not null).Select(t => t!.Value)), "total_", "whole stream")
             .Add("elapsed_s", elapsed.TotalSeconds, "release → last stream done (s)", 2)
             .Add("chunk_delay_ms", settings.ChunkDelayMs, "echo chunk delay (ms)")
+            .Add("warmup_streams", settings.WarmupStreams, "warm-up streams before (own conversations)")
             .Add("connections", opened, "connections opened before the release")
-            .Add("new_connections", client.ConnectionsOpened - connectsBefore, "connections opened during the streams");
+            .Add("new_connections", streamClient.ConnectionsOpened - connectsBefore, "connections opened during the streams");
         window.AddTo(report, settings.Streams, "streams");
         if (window.End is { } diagnostics)
         {
@@ -146,29 +185,6 @@ internal static class StreamsScenario
         }
 
         return report;
-    }
-
-    /// <summary>
-    /// Opens about <paramref name="count"/> pooled connections by sending that many concurrent <c>GET /healthz</c>
-    /// (connects are throttled by the client; a connection whose request was served by another still joins the pool).
-    /// </summary>
-    private static async Task<long> OpenConnectionsAsync(BenchContext context, ParleyClient client, int count, CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
-        var health = new Uri(client.Http.BaseAddress!, "healthz");
-        for (var round = 0; round < 3 && client.ConnectionsOpened < count; round++)
-        {
-            var missing = (int)(count - client.ConnectionsOpened);
-            await Task.WhenAll(Enumerable.Range(0, missing).Select(async _ =>
-            {
-                using var response = await client.Http.GetAsync(health, cancellationToken);
-                response.EnsureSuccessStatusCode();
-            }));
-            await Task.Delay(200, cancellationToken); // let connection attempts still in flight land in the pool
-        }
-
-        context.Status($"Opened {client.ConnectionsOpened} connections in {clock.Elapsed.TotalSeconds:F1} s");
-        return client.ConnectionsOpened;
     }
 
     private static void InterlockedMax(ref int location, int value)
