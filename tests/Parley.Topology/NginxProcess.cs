@@ -275,7 +275,8 @@ internal sealed partial class NginxProcess : IAsyncDisposable
 /// <param name="Status">The status nginx answered with.</param>
 /// <param name="Conversation">The hash key, <c>$parley_conversation</c> ("" when the request has no conversation id).</param>
 /// <param name="Upstream">The node that answered last (<c>$upstream_addr</c> lists every node tried), or "" when none.</param>
-internal sealed partial record AccessLogEntry(string Path, int Status, string Conversation, string Upstream)
+/// <param name="Time">When nginx logged it (whole seconds).</param>
+internal sealed partial record AccessLogEntry(string Path, int Status, string Conversation, string Upstream, DateTimeOffset Time)
 {
     public static bool TryParse(string line, out AccessLogEntry entry)
     {
@@ -291,10 +292,11 @@ internal sealed partial record AccessLogEntry(string Path, int Status, string Co
             match.Groups["path"].Value.Split('?')[0],
             int.Parse(match.Groups["status"].Value, CultureInfo.InvariantCulture),
             match.Groups["conversation"].Value,
-            upstream is "-" ? "" : upstream);
+            upstream is "-" ? "" : upstream,
+            DateTimeOffset.Parse(match.Groups["time"].Value, CultureInfo.InvariantCulture));
         return true;
     }
 
-    [GeneratedRegex("""^\S+ \[[^\]]+\] "\S+ (?<path>\S+) [^"]*" (?<status>\d{3}) \d+ conversation="(?<conversation>[^"]*)" upstream="(?<upstream>[^"]*)" """)]
+    [GeneratedRegex("""^\S+ \[(?<time>[^\]]+)\] "\S+ (?<path>\S+) [^"]*" (?<status>\d{3}) \d+ conversation="(?<conversation>[^"]*)" upstream="(?<upstream>[^"]*)" """)]
     private static partial Regex LineRegex();
 }

@@ -100,7 +100,7 @@ public sealed class TopologyTests
             var load = workload.RunAsync(LoadDuration, seed: 4, cancel);
             var crash = CrashAndRestartAsync(topology.Nodes[1], cancel);
             var outcomes = await load;
-            var (restartTook, killedAt) = await crash;
+            var (restartTook, killedAt, killedAtUtc) = await crash;
             var loadEnded = clock.Elapsed;
 
             // Settle: the killed node settled its own pending turns at restart; anything abandoned is settled by
@@ -118,7 +118,7 @@ public sealed class TopologyTests
             await verifier.VerifyDatabaseAsync(cancel);
             await verifier.VerifyApiAsync(http, topology.Nginx.BaseAddress, cancel);
             var violations = verifier.Violations.Concat(CheckStatuses(outcomes)).ToList();
-            var routing = AnalyseRouting(topology);
+            var routing = AnalyseRouting(topology, killedAtUtc);
             TimeSpan revocation;
             string? revocationError = null;
             try
@@ -137,10 +137,12 @@ public sealed class TopologyTests
 
             Assert.True(violations.Count == 0,
                 $"{violations.Count} violations:\n{string.Join('\n', violations.Take(30).Select(v => "  - " + v))}\n\n{report}\n\n{topology.Diagnostics()}");
-            Assert.True(outcomes.Count(o => o.Ack is not null) >= outcomes.Count / 2, $"Too few turns were acknowledged to mean anything.\n{report}");
+            var payable = outcomes.Count(o => o.Attempts[^1] is not ("402" or "sse-402"));
+            Assert.True(outcomes.Count(o => o.Ack is not null) >= payable / 2, $"Too few turns were acknowledged to mean anything.\n{report}");
             Assert.True(routing.Unkeyed.Count >= 2, $"Requests without a conversation id all went to one node: round-robin fallback broken.\n{report}");
+            Assert.True(routing.SplitBeforeKill.Count == 0,
+                $"While every node was up, nginx sent these conversations to several nodes:\n{string.Join('\n', routing.SplitBeforeKill.Take(10))}\n{report}");
             Assert.True(routing.Owners == Topology.NodeCount, $"The conversations' owners are not spread over every node.\n{report}");
-            Assert.True(routing.OwnerShare >= 0.75, $"Only {routing.OwnerShare:P0} of the routed requests reached their conversation's owner.\n{report}");
             Assert.True(revocationError is null, $"Measuring revocation failed: {revocationError}\n{report}");
             Assert.True(revocation <= TimeSpan.FromSeconds(RevocationPollSeconds + 3),
                 $"A logout on node-1 took {revocation.TotalSeconds:F1} s to reach node-3 (poll interval {RevocationPollSeconds} s).\n{report}");
@@ -228,16 +230,17 @@ public sealed class TopologyTests
     }
 
     /// <summary>Kills the node with SIGKILL after <see cref="KillAfter"/>, keeps it down for <see cref="DownFor"/>, restarts it (same port, same NodeId).</summary>
-    private static async Task<(TimeSpan RestartTook, TimeSpan KilledAt)> CrashAndRestartAsync(Node node, CancellationToken cancel)
+    private static async Task<(TimeSpan RestartTook, TimeSpan KilledAt, DateTimeOffset KilledAtUtc)> CrashAndRestartAsync(Node node, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         await Task.Delay(KillAfter, cancel);
         var killedAt = clock.Elapsed;
+        var killedAtUtc = DateTimeOffset.UtcNow;
         node.Kill();
         await Task.Delay(DownFor, cancel);
         var restart = Stopwatch.StartNew();
         await node.StartAsync(cancel);
-        return (restart.Elapsed, killedAt);
+        return (restart.Elapsed, killedAt, killedAtUtc);
     }
 
     private static async Task PollCountersAsync(Topology topology, HttpClient http, CancellationToken cancel)
@@ -282,18 +285,30 @@ public sealed class TopologyTests
         }
     }
 
-    private sealed record Routing(IReadOnlySet<string> Unkeyed, int Owners, double OwnerShare, int Requests);
+    /// <param name="Unkeyed">The nodes that answered requests without a conversation id.</param>
+    /// <param name="Owners">How many nodes own at least one conversation (before the kill).</param>
+    /// <param name="SplitBeforeKill">Conversations whose requests reached more than one node while every node was up.</param>
+    /// <param name="OwnerShare">Share of all conversation requests (the whole run) that reached their conversation's usual node.</param>
+    /// <param name="Requests">Requests nginx logged with an upstream.</param>
+    private sealed record Routing(IReadOnlySet<string> Unkeyed, int Owners, IReadOnlyList<string> SplitBeforeKill, double OwnerShare, int Requests);
 
-    /// <summary>From nginx's access log: which nodes answered requests without a conversation id, and how many of each conversation's requests reached its most frequent node (its owner).</summary>
-    private static Routing AnalyseRouting(Topology topology)
+    /// <summary>
+    /// From nginx's access log: which nodes answered requests without a conversation id (round-robin), and whether every
+    /// conversation's requests reached one node only while all nodes were up (strict: before the kill nothing may move
+    /// a conversation). Over the whole run, the share that reached the usual node is reported.
+    /// </summary>
+    private static Routing AnalyseRouting(Topology topology, DateTimeOffset killedAt)
     {
         var entries = topology.Nginx.AccessLog.Where(e => e.Upstream.Length > 0).ToList();
         var unkeyed = entries.Where(e => e.Conversation.Length == 0).Select(e => e.Upstream).ToHashSet();
+        var beforeKill = entries.Where(e => e.Conversation.Length > 0 && e.Time < killedAt.AddSeconds(-1)).GroupBy(e => e.Conversation).ToList();
+        var split = beforeKill.Where(g => g.Select(e => e.Upstream).Distinct().Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.GroupBy(e => e.Upstream).Select(u => $"{u.Key} x{u.Count()}"))}").ToList();
+        var owners = beforeKill.Select(g => g.First().Upstream).Distinct().Count();
         var keyed = entries.Where(e => e.Conversation.Length > 0).GroupBy(e => e.Conversation)
-            .Select(g => (Owner: g.GroupBy(e => e.Upstream).MaxBy(u => u.Count())!.Key, Total: g.Count(), Owned: g.GroupBy(e => e.Upstream).Max(u => u.Count())))
-            .ToList();
+            .Select(g => (Total: g.Count(), Owned: g.GroupBy(e => e.Upstream).Max(u => u.Count()))).ToList();
         var total = keyed.Sum(k => k.Total);
-        return new Routing(unkeyed, keyed.Select(k => k.Owner).Distinct().Count(), total == 0 ? 0 : (double)keyed.Sum(k => k.Owned) / total, entries.Count);
+        return new Routing(unkeyed, owners, split, total == 0 ? 0 : (double)keyed.Sum(k => k.Owned) / total, entries.Count);
     }
 
     /// <summary>Logs a session out on node-1 and measures how long its access token keeps working on node-3.</summary>
@@ -352,7 +367,7 @@ public sealed class TopologyTests
         text.AppendLine(CultureInfo.InvariantCulture, $"  stored {verifier.Messages} messages; stored but never acknowledged {verifier.StoredUnacknowledged}; refunded (failed) {verifier.Refunded}; pending after the settle window {pendingLeft}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  engine (sum over nodes and lives): conflicts retried {counters.Conflicts}, recovered {counters.Recovered}, replayed {counters.Replayed}, completed {counters.TurnsCompleted}, failed {counters.TurnsFailed}; PostgreSQL deadlocks {deadlocks.Count}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  turns settled by a node other than the one that took them, or at restart (recovered), per node life: {string.Join(", ", topology.Nodes.Select(n => $"{n.NodeId} {string.Join(" then ", n.Lives.Select(l => l.Recovered))}"))}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  routing (nginx access log, {routing.Requests} requests): {routing.OwnerShare:P1} of conversation requests reached the owner; owners on {routing.Owners} nodes; requests without an id went to {routing.Unkeyed.Count} nodes");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  routing (nginx access log, {routing.Requests} requests): every conversation on one node while all were up ({routing.SplitBeforeKill.Count} split), owners on {routing.Owners} nodes, {routing.OwnerShare:P1} of all conversation requests reached the usual node; requests without an id went to {routing.Unkeyed.Count} nodes");
         text.AppendLine(CultureInfo.InvariantCulture, $"  revocation: a logout on node-1 reached node-3 after {revocation.TotalSeconds:F2} s (poll {RevocationPollSeconds} s)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  node-2 killed (SIGKILL) {killedAt.TotalSeconds:F1} s into the load, restarted after {DownFor.TotalSeconds:F0} s down, ready in {restartTook.TotalSeconds:F1} s");
         text.AppendLine(CultureInfo.InvariantCulture, $"  violations {violations}");

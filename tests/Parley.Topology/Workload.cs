@@ -70,6 +70,10 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
                 var outcome = new TurnOutcome(user, conversation, key, $"client {client} turn {turn} says {Words(random)}");
                 outcomes.Add(outcome);
                 await SendWithRetriesAsync(outcome, random, cancellationToken);
+                if (outcome.Attempts[^1] is "402" or "sse-402")
+                {
+                    break; // the user is out of tokens: this client stops, as a person would
+                }
             }
         }, cancellationToken)).ToArray();
         await Task.WhenAll(clients);
