@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
@@ -41,8 +42,12 @@ app.MapAccounts();
 app.MapUsers();
 app.MapConversations();
 app.MapChat();
-app.MapFallback("/api/{**path}", () => Problems.NotFound("endpoint"));
-app.MapFallbackToFile("index.html");
+// The catch-alls declare that they consume JSON: a catch-all that accepts any content type would win routing for a POST
+// without Content-Type (logout or create-conversation with no body) and for one with a wrong type (which should be 415)
+// over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.
+var consumesJson = new AcceptsMetadata(["application/json"]);
+app.MapFallback("/api/{**path}", () => Problems.NotFound("endpoint")).WithMetadata(consumesJson);
+app.MapFallbackToFile("index.html").WithMetadata(consumesJson);
 
 app.Run();
 
