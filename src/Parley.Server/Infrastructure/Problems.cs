@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -46,7 +47,9 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         if (exception is BadHttpRequestException bad)
         {
             var json = exception.InnerException as JsonException;
-            var field = json?.Path is { Length: > 2 } path ? ToField(path) : "body";
+            var field = json?.Path is { Length: > 2 } path ? ToField(path)
+                : json is null && BoundParameter().Match(bad.Message) is { Success: true } parameter ? parameter.Groups["name"].Value // limit=ten
+                : "body";
             var detail = json is not null
                 ? $"The request body is not valid: '{field}' has the wrong type or the JSON is malformed."
                 : bad.Message.Contains("no body was provided", StringComparison.Ordinal)
@@ -73,6 +76,10 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         httpContext.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>The parameter in ASP.NET Core's binding failures: 'Failed to bind parameter "Nullable&lt;int&gt; limit" from "ten".'</summary>
+    [GeneratedRegex("""^Failed to bind parameter "[^"]*?(?<name>\w+)" from """)]
+    private static partial Regex BoundParameter();
 
     /// <summary>"$.content" → "content"; "$.items[0].name" → "items[0].name".</summary>
     private static string ToField(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath;
