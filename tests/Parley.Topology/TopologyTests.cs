@@ -116,9 +116,10 @@ public sealed class TopologyTests
             }
 
             await verifier.VerifyDatabaseAsync(cancel);
+            var verificationStart = topology.Nginx.AccessLog.Count;
             await verifier.VerifyApiAsync(http, topology.Nginx.BaseAddress, cancel);
             var violations = verifier.Violations.Concat(CheckStatuses(outcomes)).ToList();
-            var routing = AnalyseRouting(topology, killedAtUtc);
+            var routing = AnalyseRouting(topology, killedAtUtc, verificationStart);
             TimeSpan revocation;
             string? revocationError = null;
             try
@@ -286,7 +287,7 @@ public sealed class TopologyTests
     }
 
     /// <param name="Unkeyed">The nodes that answered requests without a conversation id.</param>
-    /// <param name="Owners">How many nodes own at least one conversation (before the kill).</param>
+    /// <param name="Owners">How many nodes own at least one conversation (seen in the verification reads, every node up).</param>
     /// <param name="SplitBeforeKill">Conversations whose requests reached more than one node while every node was up.</param>
     /// <param name="OwnerShare">Share of all conversation requests (the whole run) that reached their conversation's usual node.</param>
     /// <param name="Requests">Requests nginx logged with an upstream.</param>
@@ -294,17 +295,21 @@ public sealed class TopologyTests
 
     /// <summary>
     /// From nginx's access log: which nodes answered requests without a conversation id (round-robin), and whether every
-    /// conversation's requests reached one node only while all nodes were up (strict: before the kill nothing may move
-    /// a conversation). Over the whole run, the share that reached the usual node is reported.
+    /// conversation's requests reached one node only while all nodes were up (strict: before the kill, and during the
+    /// final verification reads, nothing may move a conversation). Over the whole run, the share that reached the usual
+    /// node is reported.
     /// </summary>
-    private static Routing AnalyseRouting(Topology topology, DateTimeOffset killedAt)
+    private static Routing AnalyseRouting(Topology topology, DateTimeOffset killedAt, int verificationStart)
     {
-        var entries = topology.Nginx.AccessLog.Where(e => e.Upstream.Length > 0).ToList();
+        var all = topology.Nginx.AccessLog.ToList();
+        var entries = all.Where(e => e.Upstream.Length > 0).ToList();
         var unkeyed = entries.Where(e => e.Conversation.Length == 0).Select(e => e.Upstream).ToHashSet();
-        var beforeKill = entries.Where(e => e.Conversation.Length > 0 && e.Time < killedAt.AddSeconds(-1)).GroupBy(e => e.Conversation).ToList();
-        var split = beforeKill.Where(g => g.Select(e => e.Upstream).Distinct().Count() > 1)
+        var verification = all.Skip(verificationStart).Where(e => e.Upstream.Length > 0 && e.Conversation.Length > 0).ToList();
+        var beforeKill = entries.Where(e => e.Conversation.Length > 0 && e.Time < killedAt.AddSeconds(-1)).ToList();
+        var split = beforeKill.GroupBy(e => e.Conversation).Concat(verification.GroupBy(e => e.Conversation))
+            .Where(g => g.Select(e => e.Upstream).Distinct().Count() > 1)
             .Select(g => $"{g.Key}: {string.Join(", ", g.GroupBy(e => e.Upstream).Select(u => $"{u.Key} x{u.Count()}"))}").ToList();
-        var owners = beforeKill.Select(g => g.First().Upstream).Distinct().Count();
+        var owners = verification.Select(e => e.Upstream).Distinct().Count();
         var keyed = entries.Where(e => e.Conversation.Length > 0).GroupBy(e => e.Conversation)
             .Select(g => (Total: g.Count(), Owned: g.GroupBy(e => e.Upstream).Max(u => u.Count()))).ToList();
         var total = keyed.Sum(k => k.Total);
