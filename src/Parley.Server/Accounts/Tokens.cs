@@ -64,6 +64,10 @@ public sealed class SigningKey
         Key = new SymmetricSecurityKey(bytes) { KeyId = Convert.ToHexString(SHA256.HashData(bytes))[..16] };
     }
 
+    /// <summary>True when <paramref name="base64"/> is base64 of at least 256 bits, as a configured key must be.</summary>
+    public static bool IsValid(string base64) =>
+        Convert.TryFromBase64String(base64, new byte[base64.Length], out var length) && length >= 32;
+
     private static byte[] Decode(string base64, string source)
     {
         byte[] bytes;

@@ -21,7 +21,10 @@ public static class Hosting
     /// <summary>ASP.NET Core Identity (users, hashing, lockout) and JWT bearer authentication with session revocation.</summary>
     public static IServiceCollection AddParleyAuthentication(this IServiceCollection services)
     {
-        services.AddOptions<JwtOptions>().BindConfiguration("Jwt").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<JwtOptions>().BindConfiguration("Jwt").ValidateDataAnnotations()
+            .Validate(jwt => string.IsNullOrWhiteSpace(jwt.SigningKey) || SigningKey.IsValid(jwt.SigningKey),
+                "Jwt:SigningKey must be base64 of at least 256 bits (32 bytes).")
+            .ValidateOnStart();
         services.AddOptions<QuotaOptions>().BindConfiguration("Quota").ValidateDataAnnotations().ValidateOnStart();
         services.AddIdentityCore<User>(options =>
             {
@@ -67,6 +70,12 @@ public static class Hosting
                 {
                     OnTokenValidated = context =>
                     {
+                        if (!Guid.TryParse(context.Principal?.FindFirst("sub")?.Value, out _))
+                        {
+                            context.Fail("The token names no user."); // else the handlers' UserId() throws: 500
+                            return Task.CompletedTask;
+                        }
+
                         var sid = context.Principal?.FindFirst(TokenService.SessionClaim)?.Value;
                         var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedSessions>();
                         if (!Guid.TryParse(sid, out var sessionId) || revoked.IsRevoked(sessionId))
