@@ -356,6 +356,18 @@ public sealed class TopologyTests
         return TimeSpan.MaxValue;
     }
 
+    /// <summary>"fail:" entries of a node's console log, grouped by category and the start of their message.</summary>
+    private static IEnumerable<string> ErrorSummaries(string output)
+    {
+        var lines = output.Split('\n');
+        return lines.Select((line, i) => (line, i))
+            .Where(l => l.line.StartsWith("fail: ", StringComparison.Ordinal) && l.i + 1 < lines.Length)
+            .GroupBy(l => $"{l.line[6..].Trim()} {Truncate(lines[l.i + 1].Trim(), 110)}")
+            .Select(g => $"{g.Count()} x {g.Key}");
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
+
     private static string Report(
         IReadOnlyList<TurnOutcome> outcomes, Topology topology, Verifier verifier, int violations, long pendingLeft, Routing routing,
         TimeSpan revocation, TimeSpan started, TimeSpan killedAt, TimeSpan restartTook, TimeSpan loadEnded, TimeSpan settleTook, TimeSpan total)
@@ -376,6 +388,13 @@ public sealed class TopologyTests
         text.AppendLine(CultureInfo.InvariantCulture, $"  revocation: a logout on node-1 reached node-3 after {revocation.TotalSeconds:F2} s (poll {RevocationPollSeconds} s)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  node-2 killed (SIGKILL) {killedAt.TotalSeconds:F1} s into the load, restarted after {DownFor.TotalSeconds:F0} s down, ready in {restartTook.TotalSeconds:F1} s");
         text.AppendLine(CultureInfo.InvariantCulture, $"  violations {violations}");
+        var nodeErrors = topology.Nodes.SelectMany(n => ErrorSummaries(n.Output).Select(e => $"{n.NodeId}: {e}")).ToList();
+        if (nodeErrors.Count > 0)
+        {
+            text.AppendLine("  errors the nodes logged (from each node's last 500 output lines):");
+            text.AppendLine(string.Join('\n', nodeErrors.Take(12).Select(e => "    | " + e)));
+        }
+
         if (deadlocks.Count > 0)
         {
             text.AppendLine("  first deadlock (PostgreSQL log; each aborts one node's group-commit transaction, which its writer then reruns):");
