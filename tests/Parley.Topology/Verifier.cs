@@ -16,8 +16,9 @@ internal sealed record MessageRow(Guid Id, Guid ConversationId, long Sequence, s
 /// assistant message, and its row has LastSequence = N and N/2 &lt;= Version &lt;= N (every commit adds a message and
 /// bumps the version once; a turn takes one or two commits).</item>
 /// <item>No message is pending; each user message carries the status of its reply; a completed reply echoes its message.</item>
-/// <item>Every acknowledged turn is stored exactly once, with the ids and sequence the acknowledgement named; every stored
-/// user message is one the clients sent to that conversation.</item>
+/// <item>Every acknowledged turn is stored exactly once, with the ids and sequence the acknowledgement named (a turn sent
+/// twice at once and acknowledged twice names the same stored messages both times); every stored user message is one
+/// the clients sent to that conversation.</item>
 /// <item>Each user's balance = initial − cost × (user messages not refunded, i.e. not failed), and never negative.</item>
 /// <item>The API (through nginx) serves exactly the stored messages and balances.</item>
 /// </list>
@@ -119,9 +120,12 @@ internal sealed class Verifier(string connectionString, IReadOnlyList<TestUser> 
         }
 
         var rowsByKey = messages.Where(m => m.ClientMessageId is not null).GroupBy(m => m.ClientMessageId!).ToDictionary(g => g.Key, g => g.ToList());
-        foreach (var outcome in outcomes.Where(o => o.Ack is not null))
+        foreach (var outcome in outcomes)
         {
-            CheckAcknowledged(outcome, outcome.Ack!, rowsByKey.GetValueOrDefault(outcome.ClientMessageId) ?? [], byConversation);
+            foreach (var ack in outcome.Acks)
+            {
+                CheckAcknowledged(outcome, ack, rowsByKey.GetValueOrDefault(outcome.ClientMessageId) ?? [], byConversation);
+            }
         }
     }
 

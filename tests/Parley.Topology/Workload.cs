@@ -25,11 +25,35 @@ internal sealed class TurnOutcome(TestUser user, Guid conversationId, string cli
     /// <summary>How each attempt ended: "200", an HTTP status, "transport" (refused or reset), "timeout", "stream-broken"…</summary>
     public List<string> Attempts { get; } = [];
 
-    /// <summary>The stored turn as the server acknowledged it (HTTP 200, or an SSE stream that reached its 'assistant' event).</summary>
-    public TurnResponseDto? Ack { get; set; }
+    /// <summary>True when the client sent this turn twice at once (to two random targets), like a double-clicking user or a retry racing the original.</summary>
+    public bool SentTwice { get; init; }
 
-    /// <summary>True when the acknowledgement came as an SSE stream through nginx.</summary>
-    public bool AckStreamed { get; set; }
+    /// <summary>Every acknowledgement received for this clientMessageId (two when a duplicate was acknowledged too).</summary>
+    public List<TurnResponseDto> Acks { get; } = [];
+
+    /// <summary>The stored turn as the server acknowledged it (HTTP 200, or an SSE stream that reached its 'assistant' event).</summary>
+    public TurnResponseDto? Ack
+    {
+        get
+        {
+            lock (Acks)
+            {
+                return Acks.Count > 0 ? Acks[0] : null;
+            }
+        }
+    }
+
+    /// <summary>True when an acknowledgement came as an SSE stream.</summary>
+    public bool AckStreamed { get; private set; }
+
+    public void Acknowledge(TurnResponseDto ack, bool streamed)
+    {
+        lock (Acks)
+        {
+            Acks.Add(ack);
+            AckStreamed |= streamed;
+        }
+    }
 }
 
 /// <summary>
@@ -47,6 +71,8 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
     public double DirectShare { get; init; } = 0.5;
 
     public double StreamShare { get; init; } = 0.3;
+
+    public double DuplicateShare { get; init; } = 0.05;
 
     public int MaxTurnsPerClient { get; init; } = 30;
 
@@ -67,10 +93,22 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
             {
                 var conversation = user.Conversations[random.Next(user.Conversations.Count)];
                 var key = $"c{client:D3}-t{turn:D3}";
-                var outcome = new TurnOutcome(user, conversation, key, $"client {client} turn {turn} says {Words(random)}");
+                var outcome = new TurnOutcome(user, conversation, key, $"client {client} turn {turn} says {Words(random)}")
+                {
+                    SentTwice = random.NextDouble() < DuplicateShare,
+                };
                 outcomes.Add(outcome);
-                await SendWithRetriesAsync(outcome, random, cancellationToken);
-                if (outcome.Attempts[^1] is "402" or "sse-402")
+                if (outcome.SentTwice)
+                {
+                    var twin = new Random(random.Next());
+                    await Task.WhenAll(SendWithRetriesAsync(outcome, random, cancellationToken), SendWithRetriesAsync(outcome, twin, cancellationToken));
+                }
+                else
+                {
+                    await SendWithRetriesAsync(outcome, random, cancellationToken);
+                }
+
+                if (outcome.Attempts.Any(a => a is "402" or "sse-402"))
                 {
                     break; // the user is out of tokens: this client stops, as a person would
                 }
@@ -95,8 +133,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
 
             if (ack is not null)
             {
-                outcome.Ack = ack;
-                outcome.AckStreamed = stream;
+                outcome.Acknowledge(ack, stream);
                 return;
             }
 
