@@ -13,7 +13,7 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
 
     [Fact(Timeout = Timeout)]
     public Task TurnsRunsWithoutErrorsAndPrintsItsResultWithTheCeiling() =>
-        RunAsync("turns", ["--clients", "4", "--users", "2", "--conversations-per-client", "2", "--warmup", "0.5", "--duration", "1.5"],
+        RunAsync("turns", ["--clients", "4", "--users", "1", "--conversations-per-client", "2", "--warmup", "0.5", "--duration", "1"],
             "turns_per_s=", "ceiling_ratio=", "mean_batch=");
 
     [Fact(Timeout = Timeout)]
@@ -22,12 +22,17 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
 
     [Fact(Timeout = Timeout)]
     public Task ResidentMakesEveryConversationResident() =>
-        RunAsync("resident", ["--conversations", "20", "--turns-per-conversation", "10", "--clients", "4", "--users", "2"],
+        RunAsync("resident", ["--conversations", "20", "--turns-per-conversation", "10", "--clients", "4", "--users", "1"],
             "resident=20 ", "turns=200 ", "bytes_per_conversation=");
 
     [Fact(Timeout = Timeout)]
+    public Task ResidentCanInsertItsEmptyConversationsIntoTheSqliteFile() =>
+        RunAsync("resident", ["--conversations", "20", "--turns-per-conversation", "2", "--clients", "4", "--users", "1", "--seed", "db"],
+            "resident=20 ", "turns=40 ", "seeded=db");
+
+    [Fact(Timeout = Timeout)]
     public Task StreamsCompleteEveryStream() =>
-        RunAsync("streams", ["--streams", "20", "--chunk-delay-ms", "20", "--users", "2", "--connect-concurrency", "4", "--warmup-streams", "10"],
+        RunAsync("streams", ["--streams", "20", "--chunk-delay-ms", "20", "--users", "1", "--connect-concurrency", "4", "--warmup-streams", "10"],
             "completed=20 ", "ttfc_p99_ms=");
 
     [Fact(Timeout = Timeout)]
@@ -36,7 +41,7 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
 
     [Fact(Timeout = Timeout)]
     public Task HistorySeedsThroughTheApiWhenAsked() =>
-        RunAsync("history", ["--messages", "20", "--page-size", "4", "--fetches", "5", "--seed-api"], "page_start=9 ", "seeded=api");
+        RunAsync("history", ["--messages", "12", "--page-size", "2", "--fetches", "3", "--seed-api"], "page_start=7 ", "seeded=api");
 
     [Fact(Timeout = Timeout)]
     public Task StartupTimesAStartWithSeededMessages() =>
