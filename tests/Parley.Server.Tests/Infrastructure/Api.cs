@@ -23,7 +23,7 @@ public static class Api
     public static async Task<T> ReadAsync<T>(this HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync(Token);
-        Assert.True(response.IsSuccessStatusCode, $"Expected success, got {(int)response.StatusCode}: {text}");
+        Assert.True(response.IsSuccessStatusCode, $"Expected success, got {(int)response.StatusCode}: {text}\nRecent server errors:\n{LogSink.Recent}");
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return JsonSerializer.Deserialize<T>(text, Json.Strict) ?? throw new InvalidOperationException("The body is null.");
     }
@@ -78,18 +78,18 @@ public static class Api
     }
 
     /// <summary>POST /api/conversations/{id}/messages with <c>Accept: text/event-stream</c>; returns once the headers arrived.</summary>
-    public static Task<HttpResponseMessage> PostMessageStreamingAsync(this HttpClient client, Guid conversationId, string content, CancellationToken cancellationToken = default)
+    public static Task<HttpResponseMessage> PostMessageStreamingAsync(this HttpClient client, Guid conversationId, string content, CancellationToken cancellationToken)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{conversationId}/messages")
         {
             Content = JsonContent.Create(new { content }),
         };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken == default ? Token : cancellationToken);
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
     /// <summary>Reads an event stream as it arrives (asserts 200 and <c>text/event-stream</c>).</summary>
-    public static async IAsyncEnumerable<SseEvent> ReadEventsAsync(this HttpResponseMessage response, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<SseEvent> ReadEventsAsync(this HttpResponseMessage response, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);

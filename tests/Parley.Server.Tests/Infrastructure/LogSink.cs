@@ -9,7 +9,11 @@ namespace Parley.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class LogSink : ILoggerProvider
 {
+    private static readonly ConcurrentQueue<string> RecentEntries = new();
     private readonly ConcurrentQueue<string> _entries = new();
+
+    /// <summary>The last errors logged by any host of this test run (for failure messages of helpers that do not know their host).</summary>
+    public static string Recent => string.Join('\n', RecentEntries.TakeLast(5));
 
     /// <summary>Everything logged at <see cref="LogLevel.Warning"/> or above, oldest first.</summary>
     public IReadOnlyCollection<string> Entries => _entries;
@@ -25,6 +29,11 @@ public sealed class LogSink : ILoggerProvider
     private void Write(string entry)
     {
         _entries.Enqueue(entry);
+        RecentEntries.Enqueue(entry);
+        while (RecentEntries.Count > 50)
+        {
+            RecentEntries.TryDequeue(out _);
+        }
         try
         {
             TestContext.Current.TestOutputHelper?.WriteLine(entry);

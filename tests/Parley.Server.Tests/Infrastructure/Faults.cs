@@ -1,0 +1,48 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace Parley.Server.Tests.Infrastructure;
+
+/// <summary>A bot that streams <see cref="Partial"/> and then fails, like a model provider dropping the connection.</summary>
+public sealed class FailingChatClient : IChatClient
+{
+    /// <summary>The one chunk streamed before the failure.</summary>
+    public const string Partial = "I was about to say";
+
+    /// <inheritdoc />
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        throw new HttpRequestException("The model provider closed the connection.");
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        yield return new ChatResponseUpdate(ChatRole.Assistant, Partial);
+        await Task.Yield();
+        throw new HttpRequestException("The model provider closed the connection.");
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>
+/// A data source whose every connection fails to open: the engine's store (which writes through the host's
+/// <see cref="DbDataSource"/>) sees the database as down, while EF Core (configured with its own connection) still works.
+/// </summary>
+public sealed class UnreachableDataSource : DbDataSource
+{
+    /// <inheritdoc />
+    public override string ConnectionString => "Host=unreachable";
+
+    /// <inheritdoc />
+    protected override DbConnection CreateDbConnection() => throw new InvalidOperationException("The database is unreachable (test fault).");
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Parley.Server.Tests.Infrastructure;
+using Parley.Testing;
+
+namespace Parley.Server.Tests;
+
+/// <summary>The real server as a process: crashed with SIGKILL mid-traffic, then restarted over the same data.</summary>
+public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTests<TFixture>(fixture)
+    where TFixture : ParleyFixture
+{
+    private const long InitialBalance = 1_000_000;
+
+    /// <summary>Generous: a cold start of the server takes seconds, and far longer on a machine shared with other test runs.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task EveryAcknowledgedTurnSurvivesKill9AndNoTurnIsLeftPending()
+    {
+        var database = await Fixture.CreateDatabaseAsync();
+        var environment = Environment(database);
+        TokenPairBody tokens;
+        var writers = new List<Writer>();
+        string output;
+        await using (var server = await ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel))
+        {
+            tokens = await RegisterAsync(server.BaseAddress);
+            using var client = Client(server.BaseAddress, tokens.AccessToken);
+            for (var i = 0; i < 4; i++)
+            {
+                writers.Add(new Writer(client, (await client.CreateConversationAsync($"crash {i}")).Id, Streaming: i % 2 == 1));
+            }
+
+            // Two writers send JSON turns back to back, two stream them (a streamed turn's user message is stored
+            // before the bot runs). Each turn takes about 0.6 s of bot time. Kill the server while a stream is mid-reply.
+            var running = writers.Select(w => Task.Run(w.RunAsync, Cancel)).ToList();
+            var clock = Stopwatch.StartNew();
+            while (!(clock.Elapsed > TimeSpan.FromSeconds(2) && writers.Any(w => w.MidReply)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(20, Cancel);
+            }
+
+            server.Kill();
+            output = server.Output;
+            await Task.WhenAll(running);
+        }
+
+        var acknowledged = writers.SelectMany(w => w.Acknowledged).ToList();
+        var interrupted = writers.Where(w => w.Interrupted is not null).Select(w => w.Interrupted!).ToList();
+        Assert.True(acknowledged.Count >= 4, $"Only {acknowledged.Count} turns were acknowledged before the kill. Server output:\n{output}");
+        Assert.True(interrupted.Count >= 1, "The kill was meant to land while a streamed reply was being generated.");
+
+        var restartClock = Stopwatch.StartNew();
+        await using var restarted = await ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel);
+        var ready = restartClock.Elapsed;
+        using var after = Client(restarted.BaseAddress, tokens.AccessToken);
+        var stored = new Dictionary<Guid, List<MessageBody>>();
+        foreach (var writer in writers)
+        {
+            stored[writer.ConversationId] = await WaitUntilSettledAsync(after, writer.ConversationId, restarted);
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{acknowledged.Count} turns acknowledged and {interrupted.Count} interrupted mid-reply by the kill; restarted in {ready.TotalSeconds:0.0} s, " +
+            $"settled after {restartClock.Elapsed.TotalSeconds:0.0} s; stored user messages: " +
+            string.Join(", ", stored.Values.SelectMany(m => m).Where(m => m.Role == "user").GroupBy(m => m.Status).Select(g => $"{g.Count()} {g.Key}")));
+
+        // Acknowledged turns are there exactly as acknowledged.
+        foreach (var (user, assistant) in acknowledged)
+        {
+            Assert.Contains(user, stored[user.ConversationId]);
+            Assert.Contains(assistant, stored[user.ConversationId]);
+        }
+
+        // A turn cut short after its user message was stored is kept and settled: answered, or failed and refunded.
+        foreach (var user in interrupted)
+        {
+            var messages = stored[user.ConversationId];
+            var kept = Assert.Single(messages, m => m.Id == user.Id);
+            Assert.Equal((user.Sequence, user.Content), (kept.Sequence, kept.Content));
+            Assert.Contains(kept.Status, new[] { "completed", "failed" });
+        }
+
+        // Every conversation is whole: contiguous, alternating, every user message answered, nothing pending.
+        var charged = 0;
+        foreach (var messages in stored.Values)
+        {
+            Assert.Equal(Enumerable.Range(1, messages.Count).Select(n => (long)n), messages.Select(m => m.Sequence));
+            for (var i = 0; i < messages.Count; i += 2)
+            {
+                var (user, reply) = (messages[i], messages[i + 1]);
+                Assert.Equal(("user", "assistant"), (user.Role, reply.Role));
+                Assert.Equal(user.Status, reply.Status);
+                Assert.Contains(user.Status, new[] { "completed", "failed" });
+                if (user.Status == "completed")
+                {
+                    Assert.Equal(user.Content, reply.Content);
+                    charged++;
+                }
+            }
+        }
+
+        Assert.Equal(InitialBalance - (100 * charged), await after.GetBalanceAsync());
+
+        // A graceful stop (SIGTERM) exits cleanly.
+        Assert.Equal(0, await restarted.StopAsync());
+    }
+
+    [Fact]
+    public async Task TheServerRefusesToStartWithABadSetting()
+    {
+        var database = await Fixture.CreateDatabaseAsync();
+        var environment = Environment(database);
+        environment["Jwt__SigningKey"] = "too-short";
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel));
+
+        Assert.Contains("exited", failure.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sends turns to one conversation until the server is gone, remembering what was acknowledged.</summary>
+    private sealed record Writer(HttpClient Client, Guid ConversationId, bool Streaming)
+    {
+        private volatile bool _midReply;
+
+        /// <summary>Turns acknowledged: a 200, or an event stream that reached its <c>assistant</c> event.</summary>
+        public List<(MessageBody User, MessageBody Assistant)> Acknowledged { get; } = [];
+
+        /// <summary>The user message of a streamed turn whose <c>user</c> event arrived but whose reply never did.</summary>
+        public MessageBody? Interrupted { get; private set; }
+
+        /// <summary>True between a streamed turn's first delta and its end.</summary>
+        public bool MidReply => _midReply;
+
+        public async Task RunAsync()
+        {
+            for (var n = 0; ; n++)
+            {
+                var content = $"turn {n} of {ConversationId}";
+                MessageBody? accepted = null;
+                try
+                {
+                    if (!Streaming)
+                    {
+                        using var response = await Client.PostMessageAsync(ConversationId, content);
+                        if (response.StatusCode != HttpStatusCode.OK)
+                        {
+                            return;
+                        }
+
+                        var turn = await response.Content.ReadFromJsonAsync<TurnBody>(Json.Strict, Cancel)
+                            ?? throw new InvalidOperationException("An acknowledged turn without a body.");
+                        Acknowledged.Add((turn.UserMessage, turn.AssistantMessage));
+                        continue;
+                    }
+
+                    using var stream = await Client.PostMessageStreamingAsync(ConversationId, content, Cancel);
+                    if (stream.StatusCode != HttpStatusCode.OK)
+                    {
+                        return;
+                    }
+
+                    await foreach (var item in stream.ReadEventsAsync(Cancel))
+                    {
+                        switch (item.Type)
+                        {
+                            case "user":
+                                accepted = item.As<UserEventBody>().UserMessage;
+                                break;
+                            case "delta":
+                                _midReply = true;
+                                break;
+                            case "assistant":
+                                Acknowledged.Add((accepted! with { Status = "completed" }, item.As<AssistantEventBody>().AssistantMessage));
+                                accepted = null;
+                                break;
+                        }
+                    }
+
+                    _midReply = false;
+                    if (accepted is not null)
+                    {
+                        return; // the stream ended without its reply
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException)
+                {
+                    Interrupted = accepted; // the server is gone: this turn was never acknowledged
+                    return;
+                }
+            }
+        }
+    }
+
+    private static Dictionary<string, string?> Environment(TestDatabase database)
+    {
+        var environment = database.Environment();
+        environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        environment["RateLimits__Enabled"] = "false";
+        environment["Jwt__SigningKey"] = TokenForge.RandomKey();
+        environment["Engine__NodeId"] = "process-node";
+        environment["Bot__Echo__ChunkDelayMs"] = "200";
+        environment["Quota__InitialBalance"] = InitialBalance.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["Logging__LogLevel__Default"] = "Warning";
+        return environment;
+    }
+
+    private static async Task<TokenPairBody> RegisterAsync(Uri server)
+    {
+        using var http = new HttpClient { BaseAddress = server };
+        var userName = ParleyFactory.UniqueName();
+        using var registered = await http.PostAsJsonAsync("/api/auth/register", new { userName, password = ParleyFactory.Password }, Cancel);
+        Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        using var login = await http.PostAsJsonAsync("/api/auth/login", new { userName, password = ParleyFactory.Password }, Cancel);
+        return await login.ReadAsync<TokenPairBody>();
+    }
+
+    private static HttpClient Client(Uri server, string accessToken) =>
+        new(new BearerTokenHandler(accessToken) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = server };
+
+    private static async Task<List<MessageBody>> WaitUntilSettledAsync(HttpClient client, Guid conversationId, ServerProcess server)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var messages = await client.GetAllMessagesAsync(conversationId);
+            if (messages.All(m => m.Status != "pending") && messages.Count % 2 == 0)
+            {
+                return messages;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30),
+                $"Turns still pending 30 s after the restart: {string.Join(", ", messages.Select(m => $"{m.Sequence}:{m.Role}:{m.Status}"))}\n{server.Output}");
+            await Task.Delay(100, Cancel);
+        }
+    }
+}
+
+public sealed class ServerProcessOnSqlite(SqliteFixture fixture) : ServerProcessTests<SqliteFixture>(fixture);
+
+public sealed class ServerProcessOnPostgreSql(PostgreSqlFixture fixture) : ServerProcessTests<PostgreSqlFixture>(fixture);
