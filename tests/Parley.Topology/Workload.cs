@@ -98,14 +98,15 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
                     SentTwice = random.NextDouble() < DuplicateShare,
                 };
                 outcomes.Add(outcome);
+                var over = () => clock.Elapsed >= duration; // no retries after the load's end: the run winds down promptly
                 if (outcome.SentTwice)
                 {
                     var twin = new Random(random.Next());
-                    await Task.WhenAll(SendWithRetriesAsync(outcome, random, cancellationToken), SendWithRetriesAsync(outcome, twin, cancellationToken));
+                    await Task.WhenAll(SendWithRetriesAsync(outcome, random, over, cancellationToken), SendWithRetriesAsync(outcome, twin, over, cancellationToken));
                 }
                 else
                 {
-                    await SendWithRetriesAsync(outcome, random, cancellationToken);
+                    await SendWithRetriesAsync(outcome, random, over, cancellationToken);
                 }
 
                 if (outcome.Attempts.Any(a => a is "402" or "sse-402"))
@@ -118,7 +119,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
         return [.. outcomes];
     }
 
-    private async Task SendWithRetriesAsync(TurnOutcome outcome, Random random, CancellationToken cancellationToken)
+    private async Task SendWithRetriesAsync(TurnOutcome outcome, Random random, Func<bool> over, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
@@ -137,7 +138,7 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
                 return;
             }
 
-            if (!IsRetryable(label))
+            if (!IsRetryable(label) || over())
             {
                 return;
             }
