@@ -27,6 +27,12 @@ public abstract class SqlDialect
     /// </summary>
     public abstract bool UsesSavepoints { get; }
 
+    /// <summary>
+    /// A statement that locks a user's row (parameter <c>@p0</c>: the user id) before an operation touches other rows,
+    /// or null where the writer's transaction already excludes every other writer (SQLite).
+    /// </summary>
+    public virtual string? LockUserSql => null;
+
     /// <summary>Converts a GUID to the value bound for a uuid column.</summary>
     public abstract object Id(Guid id);
 
@@ -63,6 +69,8 @@ public abstract class SqlDialect
     private sealed class PostgreSqlDialect : SqlDialect
     {
         public override bool UsesSavepoints => true;
+
+        public override string? LockUserSql => "SELECT 1 FROM \"AspNetUsers\" WHERE \"Id\" = @p0 FOR UPDATE";
 
         public override object Id(Guid id) => id;
 

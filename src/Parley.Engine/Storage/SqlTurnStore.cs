@@ -158,8 +158,14 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         var userId = _dialect.Id(command.UserId);
         try
         {
-            return await _writer.WriteAsync(async (session, ct) =>
+            return await _writer.WriteAsync(command.UserId, async (session, ct) =>
             {
+                if (_dialect.LockUserSql is { } lockUser)
+                {
+                    // The user's row first, then the conversation's: the same order in every batch of every node.
+                    await session.ExecuteAsync(lockUser, ct, userId);
+                }
+
                 // Checks first, writes after: an op rejected here has written nothing (SQLite runs without savepoints).
                 if (message.ClientMessageId is not null && await session.ScalarAsync(
                         "SELECT 1 FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"ClientMessageId\" = @p1",
@@ -215,8 +221,13 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     public Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken)
     {
         var reply = command.AssistantMessage;
-        return _writer.WriteAsync(async (session, ct) =>
+        return _writer.WriteAsync(command.UserId, async (session, ct) =>
         {
+            if (command.Refund > 0 && _dialect.LockUserSql is { } lockUser)
+            {
+                await session.ExecuteAsync(lockUser, ct, _dialect.Id(command.UserId));
+            }
+
             var moved = await session.ExecuteAsync(
                 "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2 WHERE \"Id\" = @p3 AND \"Version\" = @p4",
                 ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion);
