@@ -92,6 +92,7 @@ public sealed class TopologyTests
         try
         {
             var users = await CreateUsersAsync(topology, http, cancel);
+            var loadStarted = clock.Elapsed;
 
             // Load, with node-2 killed and restarted in the middle of it.
             using var stopPolling = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -132,7 +133,7 @@ public sealed class TopologyTests
             }
 
             var report = Report(outcomes, topology, verifier, violations.Count, pendingLeft, routing, revocation,
-                started, killedAt, restartTook, loadEnded, settleTook, clock.Elapsed);
+                started, loadStarted, killedAt, restartTook, loadEnded, settleTook, clock.Elapsed);
             TestContext.Current.TestOutputHelper?.WriteLine(report);
             TestContext.Current.SendDiagnosticMessage(report);
 
@@ -370,7 +371,7 @@ public sealed class TopologyTests
 
     private static string Report(
         IReadOnlyList<TurnOutcome> outcomes, Topology topology, Verifier verifier, int violations, long pendingLeft, Routing routing,
-        TimeSpan revocation, TimeSpan started, TimeSpan killedAt, TimeSpan restartTook, TimeSpan loadEnded, TimeSpan settleTook, TimeSpan total)
+        TimeSpan revocation, TimeSpan started, TimeSpan loadStarted, TimeSpan killedAt, TimeSpan restartTook, TimeSpan loadEnded, TimeSpan settleTook, TimeSpan total)
     {
         var attempts = outcomes.SelectMany(o => o.Attempts).ToList();
         var errors = attempts.Where(a => a != "200").GroupBy(a => a).OrderByDescending(g => g.Count())
@@ -402,7 +403,7 @@ public sealed class TopologyTests
             text.AppendLine(string.Join('\n', deadlocks.Sample.TrimEnd().Split('\n').Select(line => "    | " + line.TrimEnd())));
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"  duration {total.TotalSeconds:F1} s (start {started.TotalSeconds:F1} s: {topology.StartPhases}; load until {loadEnded.TotalSeconds:F1} s, settle {settleTook.TotalSeconds:F1} s)");
+        text.Append(CultureInfo.InvariantCulture, $"  duration {total.TotalSeconds:F1} s (start {started.TotalSeconds:F1} s: {topology.StartPhases}; users ready {loadStarted.TotalSeconds:F1} s, load until {loadEnded.TotalSeconds:F1} s, settle {settleTook.TotalSeconds:F1} s)");
         return text.ToString();
     }
 }
