@@ -4,8 +4,9 @@ using Microsoft.Extensions.AI;
 namespace Parley.Engine;
 
 /// <summary>
-/// The default bot (<c>Bot:Provider = echo</c>): replies with exactly the text of the last user message, streamed in up
-/// to <see cref="Chunks"/> chunks so the streaming path is exercised, waiting <see cref="ChunkDelay"/> between chunks.
+/// The default bot (<c>Bot:Provider = echo</c>): replies with exactly the text of the last user message, streamed word
+/// by word (at most <see cref="MaxChunks"/> chunks, several words each for long texts) so the streaming path is exercised,
+/// waiting <see cref="ChunkDelay"/> between chunks.
 /// </summary>
 public sealed class EchoChatClient : IChatClient
 {
@@ -19,7 +20,7 @@ public sealed class EchoChatClient : IChatClient
     }
 
     /// <summary>Most chunks a reply is split into.</summary>
-    public const int Chunks = 4;
+    public const int MaxChunks = 16;
 
     /// <summary>The pause between chunks.</summary>
     public TimeSpan ChunkDelay { get; }
@@ -46,7 +47,8 @@ public sealed class EchoChatClient : IChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var text = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var size = Math.Max(1, (text.Length + Chunks - 1) / Chunks);
+        var words = CountWords(text);
+        var wordsPerChunk = Math.Max(1, (words + MaxChunks - 1) / MaxChunks);
         var start = 0;
         while (start < text.Length)
         {
@@ -56,15 +58,49 @@ public sealed class EchoChatClient : IChatClient
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            var end = Math.Min(text.Length, start + size);
-            if (end < text.Length && char.IsHighSurrogate(text[end - 1]))
-            {
-                end++; // never split a surrogate pair
-            }
-
+            var end = EndOfWords(text, start, wordsPerChunk);
             yield return new ChatResponseUpdate(ChatRole.Assistant, text[start..end]);
             start = end;
         }
+    }
+
+    private static int CountWords(string text)
+    {
+        var count = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsWhiteSpace(text[i]) && (i == 0 || char.IsWhiteSpace(text[i - 1])))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>The end of <paramref name="words"/> words from <paramref name="start"/>, each with the whitespace after it (so chunks never split a surrogate pair).</summary>
+    private static int EndOfWords(string text, int start, int words)
+    {
+        var i = start;
+        for (var word = 0; word < words && i < text.Length; word++)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            while (i < text.Length && !char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+        }
+
+        return i;
     }
 
     /// <inheritdoc />
