@@ -147,7 +147,7 @@ test('streams the reply as it arrives, and Stop keeps what was generated', async
   await app.register(userName, PASSWORD);
   await app.login(userName, PASSWORD);
 
-  // The echo comes back in four chunks with a pause between them (Bot__Echo__ChunkDelayMs in the global setup).
+  // The echo comes back word by word with a pause between chunks (Bot__Echo__ChunkDelayMs in the global setup).
   const text = 'Alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november';
   const input = app.byTestId('message-input');
   await input.fill(text);
