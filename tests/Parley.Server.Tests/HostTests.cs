@@ -126,6 +126,11 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+
+        // The CSP forbids inline scripts, so the page must load all of its script from files or it would not run.
+        var html = await response.Content.ReadAsStringAsync(Cancel);
+        var inline = System.Text.RegularExpressions.Regex.Matches(html, @"<script(?![^>]*\bsrc=)[^>]*>\s*\S", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        Assert.True(inline.Count == 0, $"Swagger UI has inline scripts the CSP blocks: {string.Join(" | ", inline.Select(m => m.Value))}");
     }
 
     [Theory]

@@ -20,7 +20,8 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>Why the PostgreSQL tests are skipped here, or null when they run.</summary>
     public static string? SkipReason { get; } = !IsCi && PostgresCluster.FindBinDirectory() is null
-        ? $"SKIPPED: PostgreSQL server binaries not found in {PostgresCluster.DefaultBinDirectory} (or ${PostgresCluster.BinDirectoryVariable}). " +
+        ? $"SKIPPED: PostgreSQL server binaries (initdb, pg_ctl, psql) not found in " +
+          $"{System.Environment.GetEnvironmentVariable(PostgresCluster.BinDirectoryVariable) ?? PostgresCluster.DefaultBinDirectory} (set ${PostgresCluster.BinDirectoryVariable} to override). " +
           "Install Debian's 'postgresql' package to run the PostgreSQL half of this suite; with CI=true this is a failure."
         : null;
 
