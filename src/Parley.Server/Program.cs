@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
 using Parley.Server.Conversations;
@@ -6,6 +7,22 @@ using Parley.Server.Infrastructure;
 using Parley.Server.Users;
 
 var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    // The default address; --urls, ASPNETCORE_URLS or URLS override it.
+    builder.WebHost.UseUrls("http://localhost:5080");
+}
+
+// Behind a reverse proxy (deploy/nginx): client IPs (for the per-IP rate limit) come from X-Forwarded-For, trusted
+// from loopback proxies by default; add others under ForwardedHeaders:KnownProxies.
+builder.Services.Configure<ForwardedHeadersOptions>(options =>
+{
+    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+    foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
+    {
+        options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+    }
+});
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
@@ -21,6 +38,7 @@ builder.Services.AddParleyOpenApi();
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
 
+app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseSecurityHeaders();
