@@ -306,7 +306,7 @@ internal sealed partial class ConversationActor
 
     /// <summary>Runs the bot over <paramref name="history"/>, forwarding chunks to <paramref name="work"/> if given.</summary>
     /// <returns>The reply and its status: completed, cancelled (the client left; partial reply) or failed (error or timeout).</returns>
-    private async Task<(string Reply, string Status)> GenerateAsync(List<ChatMessage> history, TurnWork? work, CancellationToken aborted)
+    private async Task<(string Reply, string Status)> GenerateAsync(IReadOnlyList<ChatMessage> history, TurnWork? work, CancellationToken aborted)
     {
         var reply = new StringBuilder();
         using var timeout = new CancellationTokenSource(_engine.Options.TurnTimeout, _engine.Time);

@@ -108,7 +108,7 @@ internal sealed class ConversationContext
     /// <paramref name="next"/> (a message not stored yet) if given — without failed turns, trimmed to the window's
     /// bounds, and starting with a user message (chat models expect the user to speak first).
     /// </summary>
-    public List<ChatMessage> ToChatHistory(long lastSequence, StoredMessage? next = null)
+    public ChatHistoryView ToChatHistory(long lastSequence, StoredMessage? next = null)
     {
         var messages = new List<StoredMessage>(_window.Count + 1);
         foreach (var message in _window)
@@ -136,13 +136,7 @@ internal sealed class ConversationContext
             first++;
         }
 
-        var history = new List<ChatMessage>(messages.Count - first);
-        for (var i = first; i < messages.Count; i++)
-        {
-            history.Add(new ChatMessage(messages[i].Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, messages[i].Content));
-        }
-
-        return history;
+        return new ChatHistoryView(messages.GetRange(first, messages.Count - first).ToArray());
     }
 
     private void Add(StoredMessage message)
@@ -157,4 +151,28 @@ internal sealed class ConversationContext
 
         _window.RemoveRange(0, drop);
     }
+}
+
+/// <summary>
+/// The history handed to the bot: stored messages turned into <see cref="ChatMessage"/>s only when read, so a bot that
+/// looks only at the last message (the echo bot) does not pay for converting the whole window on every turn.
+/// </summary>
+internal sealed class ChatHistoryView(StoredMessage[] messages) : IReadOnlyList<ChatMessage>
+{
+    private readonly ChatMessage?[] _converted = new ChatMessage?[messages.Length];
+
+    public int Count => messages.Length;
+
+    public ChatMessage this[int index] => _converted[index] ??= new ChatMessage(
+        messages[index].Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, messages[index].Content);
+
+    public IEnumerator<ChatMessage> GetEnumerator()
+    {
+        for (var i = 0; i < messages.Length; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

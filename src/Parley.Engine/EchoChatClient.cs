@@ -46,7 +46,7 @@ public sealed class EchoChatClient : IChatClient
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var text = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var text = LastUserText(messages);
         var words = CountWords(text);
         var wordsPerChunk = Math.Max(1, (words + MaxChunks - 1) / MaxChunks);
         var start = 0;
@@ -62,6 +62,25 @@ public sealed class EchoChatClient : IChatClient
             yield return new ChatResponseUpdate(ChatRole.Assistant, text[start..end]);
             start = end;
         }
+    }
+
+    private static string LastUserText(IEnumerable<ChatMessage> messages)
+    {
+        if (messages is IReadOnlyList<ChatMessage> list)
+        {
+            // From the end: the last message is normally the user's, so nothing else is read.
+            for (var i = list.Count - 1; i >= 0; i--)
+            {
+                if (list[i].Role == ChatRole.User)
+                {
+                    return list[i].Text;
+                }
+            }
+
+            return "";
+        }
+
+        return messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
     }
 
     private static int CountWords(string text)
