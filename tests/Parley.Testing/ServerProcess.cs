@@ -66,7 +66,7 @@ public sealed class ServerProcess : IAsyncDisposable
     /// </summary>
     /// <param name="environment">Environment variables for the server (null values remove inherited ones), e.g.
     /// <c>Parley__DataDirectory</c>, <c>Database__Provider</c>, <c>ConnectionStrings__Parley</c>, <c>Engine__NodeId</c>.</param>
-    /// <param name="port">The port to listen on; a <see cref="FreePort"/> when 0.</param>
+    /// <param name="port">The port to listen on; when 0, a <see cref="FreePort"/> (and another one if that was taken meanwhile).</param>
     /// <param name="startTimeout">How long to wait for readiness; 60 seconds when null.</param>
     /// <param name="cancellationToken">Cancels the wait (the process is then killed).</param>
     /// <returns>The running server; dispose it to kill it.</returns>
@@ -78,7 +78,30 @@ public sealed class ServerProcess : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var dll = LocateServerDll();
-        port = port == 0 ? FreePort.Next() : port;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = Launch(dll, port == 0 ? FreePort.Next() : port, environment);
+            try
+            {
+                await server.WaitUntilReadyAsync(startTimeout ?? TimeSpan.FromSeconds(60), cancellationToken);
+                return server;
+            }
+            catch (InvalidOperationException) when (port == 0 && attempt < 3 && server.HasExited
+                && server.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // Another process took the free port between FreePort and the bind: try another one.
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    private static ServerProcess Launch(string dll, int port, IReadOnlyDictionary<string, string?> environment)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = ContentRoot(dll),
@@ -105,16 +128,7 @@ public sealed class ServerProcess : IAsyncDisposable
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
-        try
-        {
-            await server.WaitUntilReadyAsync(startTimeout ?? TimeSpan.FromSeconds(60), cancellationToken);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return server;
     }
 
     /// <summary>

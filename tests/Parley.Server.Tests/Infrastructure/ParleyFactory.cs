@@ -70,9 +70,9 @@ public sealed class ParleyFactory(
     {
         userName ??= UniqueName();
         using var anonymous = CreateClient();
-        using var registered = await anonymous.PostAsJsonAsync("/api/auth/register", new { userName, email, password = Password });
+        using var registered = await anonymous.PostAsJsonAsync("/api/auth/register", new { userName, email, password = Password }, TestContext.Current.CancellationToken);
         Assert.True(registered.StatusCode == HttpStatusCode.Created,
-            $"Registering failed: {(int)registered.StatusCode} {await registered.Content.ReadAsStringAsync()}\n{string.Join('\n', Logs.Entries)}");
+            $"Registering failed: {(int)registered.StatusCode} {await registered.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}\n{string.Join('\n', Logs.Entries)}");
         var user = await registered.ReadAsync<UserBody>();
         var tokens = await LoginAsync(userName);
         return new TestUser(user.Id, userName, Password, tokens, CreateClient(tokens.AccessToken));
@@ -82,7 +82,7 @@ public sealed class ParleyFactory(
     public async Task<TokenPairBody> LoginAsync(string userName, string password = Password)
     {
         using var anonymous = CreateClient();
-        using var response = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName, password });
+        using var response = await anonymous.PostAsJsonAsync("/api/auth/login", new { userName, password }, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.ReadAsync<TokenPairBody>();
     }

@@ -56,9 +56,16 @@ public sealed class TestDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary><see cref="Settings"/> as environment variables (<c>Section__Key</c>) for a <see cref="Parley.Testing.ServerProcess"/>.</summary>
-    public Dictionary<string, string?> Environment() =>
-        Settings.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => (string?)setting.Value);
+    /// <summary>
+    /// <see cref="Settings"/> as environment variables (<c>Section__Key</c>) for a <see cref="Parley.Testing.ServerProcess"/>;
+    /// for SQLite an inherited <c>ConnectionStrings__Parley</c> is removed so the server uses the data directory.
+    /// </summary>
+    public Dictionary<string, string?> Environment()
+    {
+        var environment = Settings.ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => (string?)setting.Value);
+        environment.TryAdd("ConnectionStrings__Parley", null);
+        return environment;
+    }
 
     /// <summary>A new SQLite database in a new temporary data directory.</summary>
     public static TestDatabase CreateSqlite() =>
