@@ -253,17 +253,18 @@ public static class ConversationsApi
             return Problems.Field("from", "from must be 'start' or 'end'.");
         }
 
+        // One query: the owner check rides in the page query; only an empty page needs a second look (404 or empty).
         var userId = principal.UserId();
-        if (!await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
+        var owned = db.Messages.AsNoTracking()
+            .Where(m => m.ConversationId == id && db.Conversations.Any(c => c.Id == id && c.UserId == userId));
+        var rows = backward
+            ? await owned.Where(m => m.Sequence < bound).OrderByDescending(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken)
+            : await owned.Where(m => m.Sequence > bound).OrderBy(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken);
+        if (rows.Count == 0 && !await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
         {
             return Problems.NotFound("conversation");
         }
 
-        var rows = backward
-            ? await db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence < bound)
-                .OrderByDescending(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken)
-            : await db.Messages.AsNoTracking().Where(m => m.ConversationId == id && m.Sequence > bound)
-                .OrderBy(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken);
         string? next = null;
         if (rows.Count > size)
         {
