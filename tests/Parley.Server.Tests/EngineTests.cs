@@ -46,7 +46,7 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     [Fact]
     public async Task ConversationsProceedInParallelWhileTurnsOfOneConversationWait()
     {
-        // Each echo turn takes about 3 s (4 chunks, 1 s apart).
+        // Each echo turn below takes about 3 s (the bot streams one chunk per word, 1 s apart).
         await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?> { ["Bot:Echo:ChunkDelayMs"] = "1000" });
         var client = await factory.CreateUserClientAsync();
         var a = await client.CreateConversationAsync("A");
@@ -91,11 +91,11 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         });
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
-        using var running = await client.PostMessageStreamingAsync(conversation.Id, "the running turn", Cancel);
+        using var running = await client.PostMessageStreamingAsync(conversation.Id, "the turn that is running", Cancel);
         var events = running.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
         Assert.True(await events.MoveNextAsync()); // running now; the mailbox is empty
 
-        // While it streams (about 3 s), one more fits in the mailbox and the rest are turned away.
+        // While it streams (about 4 s: a chunk per word, 1 s apart), one more fits in the mailbox and the rest are turned away.
         var sends = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => client.PostMessageAsync(conversation.Id, $"queued {i}")));
         while (await events.MoveNextAsync())
         {
