@@ -32,6 +32,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private long _batches;
     private long _operations;
     private long _busyTicks;
+    private int _disposed;
 
     public GroupCommitWriter(DbDataSource dataSource, SqlDialect dialect, int maxBatch, ILogger logger)
     {
@@ -205,6 +206,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         await _loop; // drains what was queued
         await _stopping.CancelAsync();
