@@ -15,10 +15,12 @@ public static class MessageRoles
 
 /// <summary>The life-cycle state of a stored message.</summary>
 /// <remarks>
-/// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. The user message is stored
-/// <see cref="Pending"/> before the bot runs; the turn's second commit stores the reply and sets both messages to
+/// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. A streamed turn stores the
+/// user message <see cref="Pending"/> before the bot runs; its second commit stores the reply and sets both messages to
 /// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
-/// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty).
+/// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty). A non-streamed turn
+/// (<see cref="ConversationEngine.SendAndWaitAsync"/>) is committed once, both messages <see cref="Completed"/>, after
+/// the bot replied; if the bot fails or the client leaves first, nothing is stored or charged.
 /// </remarks>
 public static class MessageStatuses
 {
@@ -79,7 +81,7 @@ public enum TurnError
     /// <summary>The client message id was already used for a different content (HTTP 409).</summary>
     ClientMessageIdReused,
 
-    /// <summary>The bot failed or timed out after the user message was stored (HTTP 502). The turn was refunded and is stored as failed.</summary>
+    /// <summary>The bot failed or timed out (HTTP 502). A streamed turn is stored as failed and refunded; a non-streamed one stores and charges nothing.</summary>
     BotFailed,
 
     /// <summary>The database could not be written or another node holds the conversation too long (HTTP 503). Nothing was charged.</summary>
