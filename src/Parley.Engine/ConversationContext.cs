@@ -44,8 +44,6 @@ internal sealed class ConversationContext
     /// <summary>The pending user message, if any (the newest entry).</summary>
     public StoredMessage? PendingMessage => PendingNodeId is null || _window.Count == 0 ? null : _window[^1];
 
-    public int Count => _window.Count;
-
     public static ConversationContext From(ConversationSnapshot snapshot, EngineOptions options) =>
         new(snapshot, options.ContextWindowMessages, options.ContextWindowChars);
 
@@ -124,6 +122,7 @@ internal sealed class ConversationContext
             messages.Add(next);
         }
 
+        // Keep the newest messages within the window's bounds (always the newest one), then start at a user message.
         var chars = 0L;
         var first = messages.Count;
         while (first > 0 && messages.Count - first < _maxMessages && (chars + messages[first - 1].Content.Length <= _maxChars || first == messages.Count))
@@ -136,7 +135,8 @@ internal sealed class ConversationContext
             first++;
         }
 
-        return new ChatHistoryView(messages.GetRange(first, messages.Count - first).ToArray());
+        messages.RemoveRange(0, first);
+        return new ChatHistoryView([.. messages]);
     }
 
     private void Add(StoredMessage message)

@@ -87,20 +87,25 @@ public sealed partial class ConversationEngine : IDisposable
             return Reject(work, TurnError.InvalidContent, invalid);
         }
 
+        return EnqueueOnActor(request.ConversationId, work) == EnqueueResult.Full
+            ? Reject(work, TurnError.QueueFull,
+                $"Too many messages are waiting in this conversation (at most {Options.MailboxCapacity}); retry shortly.")
+            : work.Events;
+    }
+
+    /// <summary>Puts <paramref name="work"/> in the conversation's live actor, replacing one that was evicted meanwhile.</summary>
+    private EnqueueResult EnqueueOnActor(Guid conversationId, TurnWork work)
+    {
         while (true)
         {
-            var actor = _actors.GetOrAdd(request.ConversationId, static (id, engine) => engine.CreateActor(id), this);
-            switch (actor.TryEnqueue(work))
+            var actor = _actors.GetOrAdd(conversationId, static (id, engine) => engine.CreateActor(id), this);
+            var result = actor.TryEnqueue(work);
+            if (result != EnqueueResult.Evicted)
             {
-                case EnqueueResult.Enqueued:
-                    return work.Events;
-                case EnqueueResult.Full:
-                    return Reject(work, TurnError.QueueFull,
-                        $"Too many messages are waiting in this conversation (at most {Options.MailboxCapacity}); retry shortly.");
-                default:
-                    _actors.TryRemove(new KeyValuePair<Guid, ConversationActor>(request.ConversationId, actor));
-                    break;
+                return result;
             }
+
+            _actors.TryRemove(new KeyValuePair<Guid, ConversationActor>(conversationId, actor));
         }
     }
 
@@ -230,17 +235,7 @@ public sealed partial class ConversationEngine : IDisposable
         var pending = await Store.FindPendingConversationsAsync(Options.NodeId, cancellationToken);
         foreach (var conversationId in pending)
         {
-            while (true)
-            {
-                var actor = _actors.GetOrAdd(conversationId, static (id, engine) => engine.CreateActor(id), this);
-                var result = actor.TryEnqueue(new TurnWork(null, CancellationToken.None));
-                if (result != EnqueueResult.Evicted)
-                {
-                    break;
-                }
-
-                _actors.TryRemove(new KeyValuePair<Guid, ConversationActor>(conversationId, actor));
-            }
+            EnqueueOnActor(conversationId, new TurnWork(null, CancellationToken.None));
         }
 
         if (pending.Count > 0)
