@@ -9,17 +9,14 @@ public sealed class EngineOptions
     /// <summary>This node's name, stored on pending user messages so a restarted node can recover its own unfinished turns. Default: the machine name. Nodes sharing a database must have distinct names.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
-    /// <summary>Turns that may wait in one conversation's mailbox; beyond it a send fails with <see cref="TurnError.QueueFull"/> (HTTP 429). Default 64.</summary>
+    /// <summary>Turns that may wait in one conversation's queue (counted by its grain, cluster-wide); beyond it a send fails with <see cref="TurnError.QueueFull"/> (HTTP 429). Default 64.</summary>
     public int MailboxCapacity { get; set; } = 64;
 
-    /// <summary>Most conversations whose context is kept in RAM; the least recently used are evicted beyond it. Default 200,000.</summary>
-    public int MaxResidentConversations { get; set; } = 200_000;
-
-    /// <summary>A context unused this long is evicted by the next sweep. Default 15 minutes.</summary>
+    /// <summary>A conversation grain unused this long is deactivated (Orleans' collection age) and its context dropped. Default 15 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>How often the eviction sweep runs. Default 30 seconds.</summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Under memory pressure, grains are deactivated (oldest first) while the process's memory use is above this percentage of the machine's (or container's) memory. Default 80; 0 turns shedding off.</summary>
+    public int MemoryUsageLimitPercentage { get; set; } = 80;
 
     /// <summary>Most recent messages kept in a conversation's in-RAM context and sent to the bot. Default 50.</summary>
     public int ContextWindowMessages { get; set; } = 50;
@@ -44,7 +41,8 @@ public sealed class EngineOptions
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(NodeId);
         ArgumentOutOfRangeException.ThrowIfLessThan(MailboxCapacity, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxResidentConversations, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MemoryUsageLimitPercentage, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryUsageLimitPercentage, 100);
         ArgumentOutOfRangeException.ThrowIfLessThan(ContextWindowMessages, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(ContextWindowChars, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxContentLength, 1);
@@ -52,6 +50,5 @@ public sealed class EngineOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCommitBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TurnTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SweepInterval, TimeSpan.Zero);
     }
 }

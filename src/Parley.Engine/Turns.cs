@@ -19,7 +19,7 @@ public static class MessageRoles
 /// user message <see cref="Pending"/> before the bot runs; its second commit stores the reply and sets both messages to
 /// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
 /// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty). A non-streamed turn
-/// (<see cref="ConversationEngine.SendAndWaitAsync"/>) is committed once, both messages <see cref="Completed"/>, after
+/// (<see cref="ConversationClient.SendAndWaitAsync"/>) is committed once, both messages <see cref="Completed"/>, after
 /// the bot replied; if the bot fails or the client leaves first, nothing is stored or charged.
 /// </remarks>
 public static class MessageStatuses
@@ -46,6 +46,7 @@ public static class MessageStatuses
 /// <param name="Status">One of <see cref="MessageStatuses"/>.</param>
 /// <param name="ClientMessageId">The client's idempotency key of the user message, if it sent one.</param>
 /// <param name="CreatedAt">When the message was stored (UTC).</param>
+[GenerateSerializer, Immutable]
 public sealed record StoredMessage(
     Guid Id,
     Guid ConversationId,
@@ -61,9 +62,11 @@ public sealed record StoredMessage(
 /// <param name="ConversationId">The conversation.</param>
 /// <param name="Content">The user's text: 1 to <see cref="EngineOptions.MaxContentLength"/> characters, not only whitespace.</param>
 /// <param name="ClientMessageId">Optional idempotency key (at most 100 characters): repeating it returns the original turn.</param>
+[GenerateSerializer, Immutable]
 public sealed record TurnRequest(Guid UserId, Guid ConversationId, string Content, string? ClientMessageId = null);
 
 /// <summary>Why a turn did not complete.</summary>
+[GenerateSerializer]
 public enum TurnError
 {
     /// <summary>The conversation does not exist or belongs to another user (HTTP 404).</summary>
@@ -98,25 +101,30 @@ public enum TurnError
 /// <see cref="TurnFailed"/>; one that failed afterwards yields <see cref="UserMessageStored"/>, perhaps deltas,
 /// then <see cref="TurnFailed"/> with <see cref="TurnError.BotFailed"/>.
 /// </remarks>
+[GenerateSerializer, Immutable]
 public abstract record TurnEvent;
 
 /// <summary>The user message is durably stored (and charged); sent before the bot runs.</summary>
 /// <param name="Message">The stored user message.</param>
 /// <param name="TokenBalance">The user's token balance after the charge.</param>
 /// <param name="Replayed">True when the turn is the stored result of an earlier request with the same client message id.</param>
+[GenerateSerializer, Immutable]
 public sealed record UserMessageStored(StoredMessage Message, long TokenBalance, bool Replayed = false) : TurnEvent;
 
 /// <summary>A chunk of the assistant's reply as the bot streams it.</summary>
 /// <param name="Text">The chunk's text; concatenating every chunk gives the reply.</param>
+[GenerateSerializer, Immutable]
 public sealed record AssistantDelta(string Text) : TurnEvent;
 
 /// <summary>The assistant's reply is durably stored; the turn is acknowledged.</summary>
 /// <param name="Message">The stored assistant message.</param>
 /// <param name="TokenBalance">The user's token balance after the turn.</param>
+[GenerateSerializer, Immutable]
 public sealed record AssistantCompleted(StoredMessage Message, long TokenBalance) : TurnEvent;
 
 /// <summary>The turn failed; see <see cref="Error"/> for what was stored and charged.</summary>
 /// <param name="Error">The reason.</param>
 /// <param name="Detail">A human-readable explanation, safe to show to the user.</param>
 /// <param name="TokenBalance">The balance after any refund, when known.</param>
+[GenerateSerializer, Immutable]
 public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null) : TurnEvent;

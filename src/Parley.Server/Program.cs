@@ -31,7 +31,7 @@ builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
 builder.Services.AddParleyAuthentication();
 builder.Services.AddParleyRateLimiting(builder.Configuration);
-builder.Services.AddParleyEngine(builder.Configuration);
+builder.AddParleyEngine();
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
 

@@ -35,11 +35,12 @@ public sealed class TestDatabase : IAsyncDisposable
         return store;
     }
 
-    public ConversationEngine Engine(IChatClient? bot = null, Action<EngineOptions>? configure = null, ITurnStore? store = null, TimeProvider? time = null)
+    /// <summary>A single-node engine over this database: a silo of its own (free ports) hosting the conversation grains.</summary>
+    public Task<TestEngine> EngineAsync(IChatClient? bot = null, Action<EngineOptions>? configure = null, ITurnStore? store = null, TimeProvider? time = null)
     {
         var options = new EngineOptions { NodeId = "test-node" };
         configure?.Invoke(options);
-        return new ConversationEngine(store ?? Store(), bot ?? new EchoChatClient(), options, time ?? TimeProvider.System, NullLogger<ConversationEngine>.Instance);
+        return TestEngine.StartAsync(store ?? Store(), bot ?? new EchoChatClient(), options, time ?? TimeProvider.System);
     }
 
     public async Task<Guid> AddUserAsync(long balance = 4_000)

@@ -112,6 +112,11 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        // Every server gets its own silo and gateway ports (and cluster id) unless the caller chose them: two silos on
+        // one host must never share ports, and a test run starts many.
+        start.Environment["Cluster__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+        start.Environment["Cluster__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+        start.Environment["Cluster__ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..12];
         foreach (var (name, value) in environment)
         {
             if (value is null)

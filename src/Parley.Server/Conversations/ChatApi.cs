@@ -39,7 +39,7 @@ public static class ChatApi
 
     /// <summary>200 with the turn; 400 on bad content; 402 out of tokens; 404 unknown conversation; 429; 502; 503. A new conversation is not created when the content is invalid or the balance is short.</summary>
     public static async Task<IResult> Chat(
-        ChatRequest body, ClaimsPrincipal principal, ParleyDbContext db, ConversationEngine engine, TimeProvider time, CancellationToken cancellationToken)
+        ChatRequest body, ClaimsPrincipal principal, ParleyDbContext db, ConversationClient engine, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(body.Message))
         {
@@ -55,7 +55,7 @@ public static class ChatApi
             if (balance < engine.CostPerMessage)
             {
                 return ConversationsApi.ToProblem(new TurnFailed(TurnError.InsufficientBalance,
-                    $"The token balance does not cover a message ({engine.CostPerMessage} tokens).", balance));
+                    $"The token balance does not cover a message ({engine.CostPerMessage} tokens).", balance), http);
             }
 
             conversationId = (await ConversationsApi.CreateConversationAsync(db, userId, null, time, cancellationToken)).Id;
@@ -73,7 +73,7 @@ public static class ChatApi
 
             return failure.Error == TurnError.InvalidContent
                 ? Problems.Field("message", failure.Detail)
-                : ConversationsApi.ToProblem(failure);
+                : ConversationsApi.ToProblem(failure, http);
         }
 
         return TypedResults.Ok(new ChatResponse(conversationId.Value,

@@ -209,12 +209,17 @@ public static class ConversationsApi
 
     /// <summary>Deletes a conversation with its messages. 204; 404 when not the caller's.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        Guid id, ClaimsPrincipal principal, ParleyDbContext db, ConversationEngine engine, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, ConversationClient engine, CancellationToken cancellationToken)
     {
         var userId = principal.UserId();
         var deleted = await db.Conversations.Where(c => c.Id == id && c.UserId == userId).ExecuteDeleteAsync(cancellationToken);
-        engine.Invalidate(id);
-        return deleted == 0 ? Problems.NotFound("conversation") : TypedResults.NoContent();
+        if (deleted == 0)
+        {
+            return Problems.NotFound("conversation");
+        }
+
+        await engine.InvalidateAsync(id);
+        return TypedResults.NoContent();
     }
 
     /// <summary>
@@ -286,7 +291,7 @@ public static class ConversationsApi
     /// 429 (mailbox full or rate limit), 503. A failure after it (bot failed, 502) is refunded.
     /// </summary>
     public static async Task<IResult> Send(
-        Guid id, SendMessageRequest body, ClaimsPrincipal principal, ConversationEngine engine, HttpContext http, CancellationToken cancellationToken)
+        Guid id, SendMessageRequest body, ClaimsPrincipal principal, ConversationClient engine, HttpContext http, CancellationToken cancellationToken)
     {
         if (body.Content is null)
         {
@@ -298,7 +303,7 @@ public static class ConversationsApi
         {
             var result = await engine.SendAndWaitAsync(request, cancellationToken);
             return result.Failure is { } failure
-                ? ToProblem(failure)
+                ? ToProblem(failure, http)
                 : TypedResults.Ok(new TurnResponse(
                     MessageDto.From(result.UserMessage!), MessageDto.From(result.AssistantMessage!), result.TokenBalance ?? 0));
         }
@@ -308,7 +313,7 @@ public static class ConversationsApi
         await events.WaitToReadAsync(CancellationToken.None);
         if (events.TryPeek(out var first) && first is TurnFailed rejected)
         {
-            return ToProblem(rejected);
+            return ToProblem(rejected, http);
         }
 
         http.Response.Headers.CacheControl = "no-cache";
@@ -334,10 +339,21 @@ public static class ConversationsApi
     private static bool AcceptsEventStream(HttpRequest request) =>
         request.Headers.Accept.Any(value => value?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
 
-    /// <summary>Maps an engine failure to its HTTP problem (status codes in <see cref="TurnError"/>'s docs).</summary>
-    internal static IResult ToProblem(TurnFailed failure) => failure.Error == TurnError.InvalidContent
-        ? Problems.Field(failure.Detail.Contains("clientMessageId", StringComparison.Ordinal) ? "clientMessageId" : "content", failure.Detail)
-        : TypedResults.Problem(ToProblemDetails(failure));
+    /// <summary>Maps an engine failure to its HTTP problem (status codes in <see cref="TurnError"/>'s docs); a 503 carries <c>Retry-After</c>.</summary>
+    internal static IResult ToProblem(TurnFailed failure, HttpContext http)
+    {
+        if (failure.Error == TurnError.InvalidContent)
+        {
+            return Problems.Field(failure.Detail.Contains("clientMessageId", StringComparison.Ordinal) ? "clientMessageId" : "content", failure.Detail);
+        }
+
+        if (failure.Error == TurnError.Unavailable)
+        {
+            http.Response.Headers.RetryAfter = ClusterSetup.RetryAfterSeconds;
+        }
+
+        return TypedResults.Problem(ToProblemDetails(failure));
+    }
 
     private static ProblemDetails ToProblemDetails(TurnFailed failure)
     {

@@ -6,12 +6,16 @@ using Parley.Engine.Storage;
 
 namespace Parley.Server.Infrastructure;
 
-/// <summary>Registers the conversation engine, its store and the bot chosen by <c>Bot:Provider</c>.</summary>
+/// <summary>Registers the conversation engine (its protocol, store, bot and the grains' front door) on the co-hosted silo.</summary>
 public static class EngineSetup
 {
-    /// <summary>Adds <see cref="ConversationEngine"/>, <see cref="SqlTurnStore"/>, the <see cref="IChatClient"/> and the engine's background work.</summary>
-    public static IServiceCollection AddParleyEngine(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Adds <see cref="ConversationClient"/>, <see cref="TurnProtocol"/>, <see cref="SqlTurnStore"/> (one group-commit
+    /// writer per node), the <see cref="IChatClient"/>, start-up recovery of this node's pending turns, and the silo.
+    /// </summary>
+    public static WebApplicationBuilder AddParleyEngine(this WebApplicationBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.SectionName)
             .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
             .Validate(options =>
@@ -34,34 +38,48 @@ public static class EngineSetup
             sp.GetRequiredService<SqlDialect>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
             sp.GetRequiredService<ILogger<SqlTurnStore>>()));
-        services.AddSingleton(sp => new ConversationEngine(
+        services.AddSingleton(sp => new EngineMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<INodeDirectory, OrleansNodeDirectory>();
+        services.AddSingleton(sp => new TurnProtocol(
             sp.GetRequiredService<SqlTurnStore>(),
             sp.GetRequiredService<IChatClient>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ConversationEngine>>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.AddHostedService<EngineMaintenance>();
-        return services;
+            sp.GetRequiredService<EngineMetrics>(),
+            sp.GetRequiredService<INodeDirectory>(),
+            sp.GetRequiredService<ILogger<TurnProtocol>>()));
+        services.AddSingleton(sp => new PendingTurnRecovery(
+            sp.GetRequiredService<SqlTurnStore>(), sp.GetRequiredService<TurnProtocol>(), sp.GetRequiredService<ILogger<PendingTurnRecovery>>()));
+        services.AddSingleton(sp => new ConversationClient(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value,
+            sp.GetRequiredService<EngineMetrics>(),
+            sp.GetRequiredService<ILogger<ConversationClient>>()));
+
+        // Registered before the silo: hosted services start in order, so this node's old pending turns are settled
+        // before it joins the cluster and serves again.
+        services.AddHostedService<StartupRecovery>();
+        builder.AddParleyCluster();
+        return builder;
     }
 }
 
-/// <summary>Runs the engine's eviction sweep, and once at start settles turns a previous run of this node left unfinished.</summary>
-internal sealed partial class EngineMaintenance(ConversationEngine engine, ILogger<EngineMaintenance> logger) : BackgroundService
+/// <summary>Settles, once at start and before the silo starts, the turns a previous run of this node left unfinished.</summary>
+internal sealed partial class StartupRecovery(PendingTurnRecovery recovery, ILogger<StartupRecovery> logger) : IHostedService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await engine.RecoverPendingTurnsAsync(stoppingToken);
+            await recovery.RecoverAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRecoveryFailed(logger, ex);
         }
-
-        await engine.RunMaintenanceAsync(stoppingToken);
     }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Settling unfinished turns at start failed; they will be settled when their conversations are next used")]
     private static partial void LogRecoveryFailed(ILogger logger, Exception exception);

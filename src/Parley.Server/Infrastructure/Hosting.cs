@@ -163,13 +163,14 @@ public static class Hosting
         return next(context);
     });
 
-    /// <summary>Maps <c>GET /diagnostics/engine</c> (loopback callers only): resident contexts, hit/miss counters, commits, process memory.</summary>
+    /// <summary>Maps <c>GET /diagnostics/engine</c> (loopback callers only): resident conversations, counters, commits, cluster members, process memory.</summary>
     public static RouteHandlerBuilder MapDiagnostics(this IEndpointRouteBuilder routes) =>
         routes.MapGet("/diagnostics/engine", Diagnostics).WithTags("Diagnostics").WithName("EngineDiagnostics")
-            .WithSummary("Engine counters and process memory; 404 unless called from loopback.");
+            .WithSummary("Engine counters, cluster members and process memory; 404 unless called from loopback.");
 
     /// <summary>200 with <see cref="DiagnosticsDto"/>; 404 for non-loopback callers.</summary>
-    public static Results<Ok<DiagnosticsDto>, NotFound> Diagnostics(HttpContext http, ConversationEngine engine, SqlTurnStore store)
+    public static Results<Ok<DiagnosticsDto>, NotFound> Diagnostics(
+        HttpContext http, ConversationClient engine, SqlTurnStore store, Orleans.Runtime.IClusterMembershipService membership, IOptions<EngineOptions> options)
     {
         var remote = http.Connection.RemoteIpAddress;
         if (remote is not null && !IPAddress.IsLoopback(remote))
@@ -178,17 +179,34 @@ public static class Hosting
         }
 
         using var process = Process.GetCurrentProcess();
+        var statistics = engine.GetStatistics();
+        var members = membership.CurrentSnapshot.Members.Values
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Select(m => new ClusterMemberDto(m.Name, m.SiloAddress.ToString(), m.Status.ToString()))
+            .ToList();
         return TypedResults.Ok(new DiagnosticsDto(
-            engine.GetStatistics(), store.CommitBatches, store.CommitOperations,
-            process.WorkingSet64, GC.GetTotalMemory(false), GC.GetGCMemoryInfo().HeapSizeBytes));
+            statistics, store.CommitBatches, store.CommitOperations,
+            process.WorkingSet64, GC.GetTotalMemory(false), GC.GetGCMemoryInfo().HeapSizeBytes,
+            options.Value.NodeId, statistics.ResidentConversations, members));
     }
 }
 
-/// <summary>Engine and process diagnostics.</summary>
+/// <summary>Engine, cluster and process diagnostics.</summary>
 /// <param name="Engine">Engine counters.</param>
 /// <param name="CommitBatches">Database transactions the group-commit writer made.</param>
 /// <param name="CommitOperations">Turn halves it committed (operations ÷ batches = mean batch size).</param>
 /// <param name="WorkingSetBytes">Process resident set size, bytes.</param>
 /// <param name="ManagedBytes">Bytes allocated on the managed heap now.</param>
 /// <param name="HeapSizeBytes">Managed heap size after the last GC, bytes.</param>
-public sealed record DiagnosticsDto(EngineStatistics Engine, long CommitBatches, long CommitOperations, long WorkingSetBytes, long ManagedBytes, long HeapSizeBytes);
+/// <param name="NodeId">This node (<c>Engine:NodeId</c>, also its silo name).</param>
+/// <param name="Activations">Conversation grains activated on this node now.</param>
+/// <param name="ClusterMembers">Every silo in this node's view of the membership, with its status (Active, Dead, …).</param>
+public sealed record DiagnosticsDto(
+    EngineStatistics Engine, long CommitBatches, long CommitOperations, long WorkingSetBytes, long ManagedBytes, long HeapSizeBytes,
+    string NodeId, int Activations, IReadOnlyList<ClusterMemberDto> ClusterMembers);
+
+/// <summary>One silo of the cluster as this node sees it.</summary>
+/// <param name="Name">Its silo name (the node's <c>Engine:NodeId</c>).</param>
+/// <param name="Address">Its silo address (endpoint and generation).</param>
+/// <param name="Status">Its membership status: Joining, Active, ShuttingDown, Stopping, Dead.</param>
+public sealed record ClusterMemberDto(string Name, string Address, string Status);

@@ -36,7 +36,7 @@ public static class Problems
 
 /// <summary>
 /// The one exception handler: malformed requests (bad JSON, wrong types, missing body) become 400 problem details
-/// naming the field; anything else becomes a 500 with only a trace id (no internals), per RFC 9457.
+/// naming the field; an unreachable silo or grain (shutdown, a node lost) a 503 with <c>Retry-After</c>; anything else becomes a 500 with only a trace id (no internals), per RFC 9457.
 /// </summary>
 public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
@@ -60,6 +60,17 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
                 Status = bad.StatusCode,
                 Title = "The request is malformed",
                 Detail = detail,
+            };
+        }
+        else if (ClusterSetup.IsUnavailable(exception))
+        {
+            // The silo is shutting down or the grain's node went away: retryable, not a server bug.
+            httpContext.Response.Headers.RetryAfter = ClusterSetup.RetryAfterSeconds;
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Temporarily unavailable",
+                Detail = "The node is starting, stopping or lost contact with the cluster; retry shortly.",
             };
         }
         else

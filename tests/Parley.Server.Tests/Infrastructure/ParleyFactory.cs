@@ -100,6 +100,10 @@ public sealed class ParleyFactory(
             ["Bot:Echo:ChunkDelayMs"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            // Many hosts run in this process: each silo needs its own ports and cluster.
+            ["Cluster:SiloPort"] = Parley.Testing.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:GatewayPort"] = Parley.Testing.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..12],
         };
         foreach (var (key, value) in database.Settings)
         {

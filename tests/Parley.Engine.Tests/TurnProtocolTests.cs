@@ -3,7 +3,8 @@ using Parley.Engine;
 
 namespace Parley.Engine.Tests;
 
-public sealed class ConversationEngineTests : IAsyncLifetime
+/// <summary>The engine on one node (a silo of its own): the turn protocol's rules through <see cref="ConversationClient"/>.</summary>
+public sealed class TurnProtocolTests : IAsyncLifetime
 {
     private TestDatabase _db = null!;
 
@@ -18,7 +19,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
             Task.Run(() => engine.SendAndWaitAsync(new TurnRequest(user, conversation, $"message {i}")))));
@@ -48,7 +49,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
         var bot = new ScriptedBot();
-        using var engine = _db.Engine(bot);
+        await using var engine = await _db.EngineAsync(bot);
 
         foreach (var text in new[] { "one", "two", "three" })
         {
@@ -68,7 +69,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var fast = await _db.AddConversationAsync(user);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var bot = new ScriptedBot((history, ct) => history[^1].Text == "hold" ? gate.Task.WaitAsync(ct) : Task.CompletedTask);
-        using var engine = _db.Engine(bot);
+        await using var engine = await _db.EngineAsync(bot);
 
         var held = engine.SendAndWaitAsync(new TurnRequest(user, slow, "hold"));
         var other = await engine.SendAndWaitAsync(new TurnRequest(user, fast, "go")).WaitAsync(TimeSpan.FromSeconds(10), Timeout);
@@ -84,7 +85,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine(new EchoChatClient(TimeSpan.FromMilliseconds(20)));
+        await using var engine = await _db.EngineAsync(new EchoChatClient(TimeSpan.FromMilliseconds(20)));
 
         var sawUser = false;
         var sawAssistant = false;
@@ -113,7 +114,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync(balance: 4_000);
         var conversations = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => _db.AddConversationAsync(user)));
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
             Task.Run(() => engine.SendAndWaitAsync(new TurnRequest(user, conversations[i % 6], $"m{i}")))));
@@ -135,7 +136,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
 
         var first = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
         var again = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
@@ -153,12 +154,12 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using (var engine = _db.Engine())
+        await using (var engine = await _db.EngineAsync())
         {
             await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
         }
 
-        using var restarted = _db.Engine();
+        await using var restarted = await _db.EngineAsync();
         var again = await restarted.SendAndWaitAsync(new TurnRequest(user, conversation, "hello", "key-1"));
 
         Assert.Null(again.Failure);
@@ -172,7 +173,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
         var bot = new ScriptedBot((_, _) => throw new HttpRequestException("model down"));
-        using var engine = _db.Engine(bot);
+        await using var engine = await _db.EngineAsync(bot);
 
         var events = new List<TurnEvent>();
         await foreach (var turnEvent in engine.Send(new TurnRequest(user, conversation, "hello")).ReadAllAsync(Timeout))
@@ -195,7 +196,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine(new ScriptedBot((_, _) => throw new HttpRequestException("model down")));
+        await using var engine = await _db.EngineAsync(new ScriptedBot((_, _) => throw new HttpRequestException("model down")));
 
         var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hello"));
 
@@ -210,7 +211,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine(new EchoChatClient(TimeSpan.FromSeconds(30)));
+        await using var engine = await _db.EngineAsync(new EchoChatClient(TimeSpan.FromSeconds(30)));
         using var abort = new CancellationTokenSource();
 
         var events = engine.Send(new TurnRequest(user, conversation, "ab cd ef gh"), abort.Token);
@@ -238,7 +239,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var engine = _db.Engine(new ScriptedBot((_, ct) => gate.Task.WaitAsync(ct)), o => o.MailboxCapacity = 1);
+        await using var engine = await _db.EngineAsync(new ScriptedBot((_, ct) => gate.Task.WaitAsync(ct)), o => o.MailboxCapacity = 1);
 
         var running = engine.Send(new TurnRequest(user, conversation, "first"));
         await running.WaitToReadAsync(Timeout); // the first turn has left the mailbox and is running
@@ -259,7 +260,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
 
         var result = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, content));
 
@@ -273,7 +274,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        using var engine = _db.Engine(configure: o => o.MaxContentLength = 10);
+        await using var engine = await _db.EngineAsync(configure: o => o.MaxContentLength = 10);
 
         Assert.Null((await engine.SendAndWaitAsync(new TurnRequest(user, conversation, new string('a', 10)))).Failure);
         Assert.Equal(TurnError.InvalidContent, (await engine.SendAndWaitAsync(new TurnRequest(user, conversation, new string('a', 11)))).Failure!.Error);
@@ -285,7 +286,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var owner = await _db.AddUserAsync();
         var intruder = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(owner);
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
 
         Assert.Equal(TurnError.NotFound, (await engine.SendAndWaitAsync(new TurnRequest(intruder, conversation, "hi"))).Failure!.Error);
         Assert.Equal(TurnError.NotFound, (await engine.SendAndWaitAsync(new TurnRequest(owner, Guid.NewGuid(), "hi"))).Failure!.Error);
@@ -302,7 +303,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var pending = new StoredMessage(Guid.CreateVersion7(), conversation, 1, MessageRoles.User, "left behind", MessageStatuses.Pending, null, DateTime.UtcNow);
         Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "test-node", null), Timeout)).Status);
 
-        using var engine = _db.Engine();
+        await using var engine = await _db.EngineAsync();
         Assert.Equal(1, await engine.RecoverPendingTurnsAsync(Timeout));
         var messages = await WaitForAsync(() => _db.MessagesAsync(conversation), m => m.Count == 2);
 
@@ -321,7 +322,7 @@ public sealed class ConversationEngineTests : IAsyncLifetime
         var pending = new StoredMessage(Guid.CreateVersion7(), conversation, 1, MessageRoles.User, "left behind", MessageStatuses.Pending, null, DateTime.UtcNow);
         await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "test-node", null), Timeout);
 
-        using var engine = _db.Engine(new ScriptedBot((_, _) => throw new InvalidOperationException("down")));
+        await using var engine = await _db.EngineAsync(new ScriptedBot((_, _) => throw new InvalidOperationException("down")));
         // A new turn on the conversation settles the old one first (failed, refunded), then runs (and fails, uncharged).
         var next = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "next"));
 
@@ -333,12 +334,12 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TwoNodesWritingOneConversationKeepContiguousAlternatingSequences()
+    public async Task TwoClustersWritingOneConversationKeepContiguousAlternatingSequences()
     {
         var user = await _db.AddUserAsync(balance: 1_000_000);
         var conversation = await _db.AddConversationAsync(user);
-        using var nodeA = _db.Engine(configure: o => o.NodeId = "node-a");
-        using var nodeB = _db.Engine(configure: o => o.NodeId = "node-b");
+        await using var nodeA = await _db.EngineAsync(configure: o => o.NodeId = "node-a");
+        await using var nodeB = await _db.EngineAsync(configure: o => o.NodeId = "node-b");
 
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
             (i % 2 == 0 ? nodeA : nodeB).SendAndWaitAsync(new TurnRequest(user, conversation, $"m{i}")))));
@@ -359,62 +360,12 @@ public sealed class ConversationEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task IdleContextsAreEvictedAndRebuiltTransparently()
-    {
-        var user = await _db.AddUserAsync();
-        var conversation = await _db.AddConversationAsync(user);
-        var time = new ManualTime();
-        var bot = new ScriptedBot();
-        using var engine = _db.Engine(bot, o => o.IdleTimeout = TimeSpan.FromMinutes(15), time: time);
-
-        await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "one"));
-        Assert.Equal(0, engine.Sweep());
-        time.Advance(TimeSpan.FromMinutes(16));
-        Assert.Equal(1, engine.Sweep());
-        Assert.Equal(0, engine.ResidentCount);
-
-        var second = await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "two"));
-
-        Assert.Equal(3, second.UserMessage!.Sequence);
-        Assert.Equal(["one", "one", "two"], bot.Seen[1].Select(m => m.Text));
-        var stats = engine.GetStatistics();
-        Assert.Equal(2, stats.ContextMisses);
-        Assert.Equal(1, stats.Evictions);
-    }
-
-    [Fact]
-    public async Task TheResidentCapEvictsTheLeastRecentlyUsed()
-    {
-        var user = await _db.AddUserAsync();
-        var conversations = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => _db.AddConversationAsync(user)));
-        var time = new ManualTime();
-        using var engine = _db.Engine(configure: o => o.MaxResidentConversations = 2, time: time);
-
-        foreach (var conversation in conversations)
-        {
-            await engine.SendAndWaitAsync(new TurnRequest(user, conversation, "hi"));
-            time.Advance(TimeSpan.FromSeconds(1));
-        }
-
-        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[0], "again")); // now the most recent
-        Assert.Equal(1, engine.Sweep());
-        Assert.Equal(2, engine.ResidentCount);
-
-        var before = engine.GetStatistics().ContextMisses;
-        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[0], "hit"));
-        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[2], "hit"));
-        Assert.Equal(before, engine.GetStatistics().ContextMisses); // the survivors are 0 and 2
-        await engine.SendAndWaitAsync(new TurnRequest(user, conversations[1], "miss"));
-        Assert.Equal(before + 1, engine.GetStatistics().ContextMisses);
-    }
-
-    [Fact]
     public async Task TheContextWindowBoundsWhatTheBotSees()
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
         var bot = new ScriptedBot();
-        using var engine = _db.Engine(bot, o => o.ContextWindowMessages = 4);
+        await using var engine = await _db.EngineAsync(bot, o => o.ContextWindowMessages = 4);
 
         for (var i = 0; i < 5; i++)
         {

@@ -1,0 +1,178 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Engine;
+
+/// <summary>
+/// The engine's front door on every node: validates a turn, takes its place in the conversation grain's queue and runs
+/// it there (on whichever node the grain is activated), and turns the grain's answer into a stream of
+/// <see cref="TurnEvent"/>s.
+/// </summary>
+/// <remarks>
+/// Invariants (each pinned by a test in Parley.Engine.Tests or Parley.Server.Tests):
+/// <list type="number">
+/// <item>Strict order: turns of one conversation run one at a time in arrival order (a non-reentrant grain); sequences are contiguous and roles alternate user, assistant.</item>
+/// <item>Durable before acknowledged: <see cref="UserMessageStored"/> and <see cref="AssistantCompleted"/> are emitted only after their commit returned.</item>
+/// <item>Bounded memory: idle grains are collected after <see cref="EngineOptions.IdleTimeout"/> and shed under memory pressure.</item>
+/// <item>Idempotent sends: a repeated client message id yields the stored turn, never a second charge.</item>
+/// <item>Atomic balance: the charge is a conditional update in the accept commit; failed turns are refunded in the complete commit.</item>
+/// <item>The database is the arbiter: two activations of one conversation (possible briefly while membership changes) cannot both commit at one version.</item>
+/// </list>
+/// </remarks>
+/// <param name="grains">Orleans' grain factory.</param>
+/// <param name="options">Settings.</param>
+/// <param name="metrics">The engine's counters.</param>
+/// <param name="logger">Logger.</param>
+public sealed partial class ConversationClient(IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger)
+{
+    /// <summary>Tokens charged per accepted message.</summary>
+    public long CostPerMessage => options.CostPerMessage;
+
+    /// <summary>
+    /// Queues a turn on its conversation and returns the channel its <see cref="TurnEvent"/>s arrive on (the streaming
+    /// path: the user message is stored before the bot runs).
+    /// </summary>
+    /// <param name="request">The turn.</param>
+    /// <param name="aborted">Signals that the client went away: a turn not started yet is dropped (nothing charged); a running
+    /// bot is stopped and its partial reply stored as <see cref="MessageStatuses.Cancelled"/>.</param>
+    /// <returns>A reader that yields the turn's events and then completes. Bad content, a full queue and an unreachable grain yield a single <see cref="TurnFailed"/>.</returns>
+    public ChannelReader<TurnEvent> Send(TurnRequest request, CancellationToken aborted = default)
+    {
+        var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true });
+        _ = RunAsync(request, streaming: true, events.Writer, aborted);
+        return events.Reader;
+    }
+
+    /// <summary>
+    /// Runs a turn to its end and gathers its events (the non-streaming path). Here the reply is generated before
+    /// anything is stored and the turn is committed once: user message, reply and charge together.
+    /// </summary>
+    /// <param name="request">The turn.</param>
+    /// <param name="aborted">See <see cref="Send"/>.</param>
+    /// <returns>The stored messages and balance, or the failure.</returns>
+    public async Task<TurnResult> SendAndWaitAsync(TurnRequest request, CancellationToken aborted = default)
+    {
+        var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true });
+        await RunAsync(request, streaming: false, events.Writer, aborted);
+        StoredMessage? user = null, assistant = null;
+        long? balance = null;
+        TurnFailed? failure = null;
+        while (events.Reader.TryRead(out var turnEvent))
+        {
+            switch (turnEvent)
+            {
+                case UserMessageStored stored:
+                    (user, balance) = (stored.Message, stored.TokenBalance);
+                    break;
+                case AssistantCompleted completed:
+                    (assistant, balance) = (completed.Message, completed.TokenBalance);
+                    user = user is null ? null : user with { Status = completed.Message.Status }; // settled with the reply
+                    break;
+                case TurnFailed failed:
+                    failure = failed;
+                    balance = failed.TokenBalance ?? balance;
+                    break;
+            }
+        }
+
+        return new TurnResult(user, assistant, balance, failure);
+    }
+
+    /// <summary>Stops the turn running in a conversation, from any node (the stop interleaves with the running turn).</summary>
+    /// <returns>True when a turn was running.</returns>
+    public Task<bool> StopAsync(Guid conversationId) => grains.GetGrain<IConversationGrain>(conversationId).StopAsync(null);
+
+    /// <summary>Drops a conversation's in-RAM context so its next turn reloads it (call after deleting or editing it outside the engine).</summary>
+    public Task InvalidateAsync(Guid conversationId) => grains.GetGrain<IConversationGrain>(conversationId).InvalidateAsync();
+
+    /// <summary>Counters since start, and this node's resident conversations now.</summary>
+    public EngineStatistics GetStatistics() => metrics.Snapshot();
+
+    private async Task RunAsync(TurnRequest request, bool streaming, ChannelWriter<TurnEvent> events, CancellationToken aborted)
+    {
+        ITurnObserver? reference = null;
+        try
+        {
+            if (Validate(request) is { } invalid)
+            {
+                metrics.Rejected();
+                events.TryWrite(new TurnFailed(TurnError.InvalidContent, invalid));
+                return;
+            }
+
+            var grain = grains.GetGrain<IConversationGrain>(request.ConversationId);
+            var turnId = Guid.NewGuid();
+            if (!await grain.TryEnterQueueAsync(turnId))
+            {
+                metrics.Rejected();
+                events.TryWrite(new TurnFailed(TurnError.QueueFull,
+                    $"Too many messages are waiting in this conversation (at most {options.MailboxCapacity}); retry shortly."));
+                return;
+            }
+
+            if (streaming)
+            {
+                reference = grains.CreateObjectReference<ITurnObserver>(new TurnObserver(events, aborted));
+            }
+
+            using var stopOnAbort = aborted.Register(static state =>
+            {
+                var (grain, turnId) = ((IConversationGrain, Guid))state!;
+                _ = grain.StopAsync(turnId).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }, (grain, turnId));
+            var reply = await grain.RunTurnAsync(new TurnCall(turnId, request, streaming), reference);
+            foreach (var turnEvent in reply.Events)
+            {
+                events.TryWrite(turnEvent);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The grain's node went away or this node is shutting down. Nothing was acknowledged; the client retries
+            // (with the same clientMessageId, it gets the stored turn if the turn made it).
+            LogUnavailable(logger, ex, request.ConversationId);
+            events.TryWrite(new TurnFailed(TurnError.Unavailable, "The conversation's node is unavailable; retry shortly."));
+        }
+        finally
+        {
+            if (reference is not null)
+            {
+                grains.DeleteObjectReference<ITurnObserver>(reference);
+            }
+
+            events.TryComplete();
+        }
+    }
+
+    private string? Validate(TurnRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Content))
+        {
+            return "The message content must not be empty.";
+        }
+
+        if (request.Content.Length > options.MaxContentLength)
+        {
+            return $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.";
+        }
+
+        return request.ClientMessageId is { Length: 0 or > 100 } ? "A clientMessageId must be 1 to 100 characters." : null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A turn of conversation {ConversationId} could not reach its grain")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception, Guid conversationId);
+
+    /// <summary>Writes the streamed events into the request's channel; reports "not listening" once the client left.</summary>
+    private sealed class TurnObserver(ChannelWriter<TurnEvent> events, CancellationToken aborted) : ITurnObserver
+    {
+        public Task<bool> OnEventAsync(TurnEvent turnEvent) =>
+            Task.FromResult(events.TryWrite(turnEvent) && !aborted.IsCancellationRequested);
+    }
+}
+
+/// <summary>The outcome of <see cref="ConversationClient.SendAndWaitAsync"/>.</summary>
+/// <param name="UserMessage">The stored user message; null when the send was rejected before storing.</param>
+/// <param name="AssistantMessage">The stored reply; null on failure.</param>
+/// <param name="TokenBalance">The user's balance after the turn, when known.</param>
+/// <param name="Failure">Why the turn did not complete; null on success.</param>
+public sealed record TurnResult(StoredMessage? UserMessage, StoredMessage? AssistantMessage, long? TokenBalance, TurnFailed? Failure);

@@ -1,0 +1,195 @@
+using Orleans.Concurrency;
+
+namespace Parley.Engine;
+
+/// <summary>
+/// One conversation, wherever it is activated in the cluster. Turn calls are not reentrant: Orleans queues them and runs
+/// them one at a time in arrival order, each seeing the context the earlier ones left. The calls marked
+/// <see cref="AlwaysInterleaveAttribute"/> run at once, even while a turn is running: joining the queue (bounded by
+/// <see cref="EngineOptions.MailboxCapacity"/>), stopping a turn, invalidating the context, reading the status.
+/// </summary>
+public interface IConversationGrain : IGrainWithGuidKey
+{
+    /// <summary>Takes a place in the conversation's queue for the turn <paramref name="turnId"/>, unless <see cref="EngineOptions.MailboxCapacity"/> turns already wait.</summary>
+    /// <returns>False when the queue is full (the caller answers 429 and must not call <see cref="RunTurnAsync"/>).</returns>
+    [AlwaysInterleave]
+    Task<bool> TryEnterQueueAsync(Guid turnId);
+
+    /// <summary>Runs a turn that holds a place in the queue. Events before the end (user message stored, deltas) go to <paramref name="observer"/> as they happen; the rest are returned.</summary>
+    /// <param name="call">The turn.</param>
+    /// <param name="observer">Receives the streamed events; null for a waited turn (every event is returned).</param>
+    Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer);
+
+    /// <summary>Settles the pending turn the message names, if it is still pending (queued like a turn).</summary>
+    /// <returns>True when a pending turn was settled.</returns>
+    Task<bool> SettleAsync(SettlePendingTurn message);
+
+    /// <summary>Stops a turn: the running one, or a queued one when it starts. With no id, whichever turn is running.</summary>
+    /// <returns>True when a running or queued turn was found.</returns>
+    [AlwaysInterleave]
+    Task<bool> StopAsync(Guid? turnId);
+
+    /// <summary>Drops the cached context (the conversation was deleted or edited outside the engine).</summary>
+    [AlwaysInterleave]
+    Task InvalidateAsync();
+
+    /// <summary>What the conversation is doing now; answers even while a turn runs.</summary>
+    [AlwaysInterleave, ReadOnly]
+    Task<ConversationStatus> GetStatusAsync();
+}
+
+/// <summary>Receives a streamed turn's events on the node that serves the HTTP request.</summary>
+public interface ITurnObserver : IGrainObserver
+{
+    /// <summary>One event of the running turn.</summary>
+    /// <returns>False when nobody listens any more (the client left): the grain stops the turn.</returns>
+    Task<bool> OnEventAsync(TurnEvent turnEvent);
+}
+
+/// <summary>A turn as sent to its conversation's grain.</summary>
+/// <param name="TurnId">Identifies the turn for <see cref="IConversationGrain.StopAsync"/> and its queue place.</param>
+/// <param name="Request">The turn (validated by the caller).</param>
+/// <param name="Streaming">True: two commits, the user message announced before the bot runs. False: one commit after the reply.</param>
+[GenerateSerializer, Immutable]
+public sealed record TurnCall(Guid TurnId, TurnRequest Request, bool Streaming);
+
+/// <summary>The events of a turn that were not streamed to the observer, in order.</summary>
+/// <param name="Events">The events.</param>
+[GenerateSerializer, Immutable]
+public sealed record TurnReply(TurnEvent[] Events);
+
+/// <summary>A conversation grain's state as seen from outside.</summary>
+/// <param name="RunningTurn">The turn running now, if any.</param>
+/// <param name="Queued">Turns holding a place in the queue.</param>
+/// <param name="ContextLoaded">Whether the context is cached in RAM.</param>
+/// <param name="NodeId">The node the grain is activated on.</param>
+[GenerateSerializer, Immutable]
+public sealed record ConversationStatus(Guid? RunningTurn, int Queued, bool ContextLoaded, string NodeId);
+
+/// <summary>
+/// The <see cref="IConversationGrain"/> implementation: holds the conversation's context in RAM and runs the
+/// <see cref="TurnProtocol"/> on it. Idle activations are collected after <see cref="EngineOptions.IdleTimeout"/>
+/// (Orleans' collection age), and shed under memory pressure.
+/// </summary>
+/// <param name="protocol">The turn protocol.</param>
+/// <param name="metrics">Counts activations (the resident conversations of this node).</param>
+public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metrics) : Grain, IConversationGrain
+{
+    private readonly HashSet<Guid> _queued = [];
+    private readonly HashSet<Guid> _stopWhenStarted = [];
+    private ConversationState _state = null!;
+    private Guid? _runningTurn;
+    private CancellationTokenSource? _runningStop;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _state = new ConversationState(this.GetPrimaryKey());
+        metrics.Activated();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.Deactivated();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryEnterQueueAsync(Guid turnId)
+    {
+        if (_queued.Count >= protocol.Options.MailboxCapacity)
+        {
+            return Task.FromResult(false);
+        }
+
+        _queued.Add(turnId);
+        return Task.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public async Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer)
+    {
+        _queued.Remove(call.TurnId);
+        using var stop = new CancellationTokenSource();
+        if (_stopWhenStarted.Remove(call.TurnId))
+        {
+            stop.Cancel();
+        }
+
+        (_runningTurn, _runningStop) = (call.TurnId, stop);
+        var sink = new GrainTurnSink(observer, stop);
+        try
+        {
+            await protocol.RunAsync(_state, call.Request, call.Streaming, sink, stop.Token);
+        }
+        finally
+        {
+            (_runningTurn, _runningStop) = (null, null);
+        }
+
+        return new TurnReply([.. sink.Returned]);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> SettleAsync(SettlePendingTurn message) => protocol.SettleAsync(_state, message);
+
+    /// <inheritdoc />
+    public async Task<bool> StopAsync(Guid? turnId)
+    {
+        if (_runningStop is { } running && (turnId is null || turnId == _runningTurn))
+        {
+            await running.CancelAsync();
+            return true;
+        }
+
+        return turnId is { } id && _queued.Contains(id) && _stopWhenStarted.Add(id);
+    }
+
+    /// <inheritdoc />
+    public Task InvalidateAsync()
+    {
+        _state.Invalidate();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<ConversationStatus> GetStatusAsync() =>
+        Task.FromResult(new ConversationStatus(_runningTurn, _queued.Count, _state.IsLoaded, protocol.Options.NodeId));
+
+    /// <summary>Streams the user message and deltas to the observer (stopping the turn when it no longer listens); keeps the rest for the reply.</summary>
+    private sealed class GrainTurnSink(ITurnObserver? observer, CancellationTokenSource stop) : TurnSink
+    {
+        public List<TurnEvent> Returned { get; } = [];
+
+        public override async ValueTask EmitAsync(TurnEvent turnEvent)
+        {
+            if (observer is null || turnEvent is not (UserMessageStored or AssistantDelta))
+            {
+                Returned.Add(turnEvent);
+                return;
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            bool listening;
+            try
+            {
+                listening = await observer.OnEventAsync(turnEvent);
+            }
+            catch (Exception)
+            {
+                listening = false; // the caller's node is gone
+            }
+
+            if (!listening)
+            {
+                await stop.CancelAsync();
+            }
+        }
+    }
+}
