@@ -69,7 +69,11 @@ public static class ClusterSetup
 
         // One process per data directory: a second one would open the same SQLite file with a second writer and, with
         // Localhost clustering, silently form a second cluster (two Orleans silos bind their ports without error).
-        builder.Services.AddSingleton(DataDirectoryLock.Acquire(Data.DataDirectory.Resolve(configuration)));
+        // Taken now (before migrations), released when the host is disposed: a factory registration, resolved by a
+        // hosted service, so the container owns and disposes it.
+        var dataLock = DataDirectoryLock.Acquire(Data.DataDirectory.Resolve(configuration));
+        builder.Services.AddSingleton(_ => dataLock);
+        builder.Services.AddHostedService<DataDirectoryLock.Holder>();
 
         string? clusterConnection = null;
         if (settings.IsAdoNet)
@@ -203,4 +207,13 @@ public sealed class DataDirectoryLock : IDisposable
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _file.Dispose();
+
+    /// <summary>Makes the host resolve (and so own and dispose) the lock.</summary>
+    /// <param name="dataLock">The lock.</param>
+    internal sealed class Holder(DataDirectoryLock dataLock) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.FromResult(dataLock);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }
