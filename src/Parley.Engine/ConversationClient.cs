@@ -90,6 +90,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
 
     private async Task RunAsync(TurnRequest request, bool streaming, ChannelWriter<TurnEvent> events, CancellationToken aborted)
     {
+        TurnObserver? observer = null; // held here: Orleans keeps only a weak reference to an observer object
         ITurnObserver? reference = null;
         try
         {
@@ -112,7 +113,8 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
 
             if (streaming)
             {
-                reference = grains.CreateObjectReference<ITurnObserver>(new TurnObserver(events, aborted));
+                observer = new TurnObserver(events, aborted);
+                reference = grains.CreateObjectReference<ITurnObserver>(observer);
             }
 
             using var stopOnAbort = aborted.Register(static state =>
@@ -139,6 +141,8 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             {
                 grains.DeleteObjectReference<ITurnObserver>(reference);
             }
+
+            GC.KeepAlive(observer);
 
             events.TryComplete();
         }

@@ -41,7 +41,11 @@ public sealed class TestEngine : IAsyncDisposable
     }
 
     /// <summary>The engine's services as the server registers them, over the given store and bot.</summary>
-    public static void AddEngine(IServiceCollection services, ITurnStore store, IChatClient bot, EngineOptions options, TimeProvider time)
+    public static void AddEngine(IServiceCollection services, ITurnStore store, IChatClient bot, EngineOptions options, TimeProvider time) =>
+        AddEngine(services, _ => store, bot, _ => options, time);
+
+    /// <summary>The engine's services, with the store and the options made from the silo's services.</summary>
+    public static void AddEngine(IServiceCollection services, Func<IServiceProvider, ITurnStore> store, IChatClient bot, Func<IServiceProvider, EngineOptions> options, TimeProvider time)
     {
         services.AddSingleton(store);
         services.AddSingleton(bot);
@@ -49,11 +53,11 @@ public sealed class TestEngine : IAsyncDisposable
         services.AddSingleton(time);
         services.AddSingleton(_ => new EngineMetrics());
         services.AddSingleton<INodeDirectory, OrleansNodeDirectory>();
-        services.AddSingleton(sp => new TurnProtocol(store, bot, options, time, sp.GetRequiredService<EngineMetrics>(),
-            sp.GetRequiredService<INodeDirectory>(), NullLogger<TurnProtocol>.Instance));
-        services.AddSingleton(sp => new ConversationClient(sp.GetRequiredService<IGrainFactory>(), options,
+        services.AddSingleton(sp => new TurnProtocol(sp.GetRequiredService<ITurnStore>(), bot, sp.GetRequiredService<EngineOptions>(), time,
+            sp.GetRequiredService<EngineMetrics>(), sp.GetRequiredService<INodeDirectory>(), NullLogger<TurnProtocol>.Instance));
+        services.AddSingleton(sp => new ConversationClient(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<EngineOptions>(),
             sp.GetRequiredService<EngineMetrics>(), NullLogger<ConversationClient>.Instance));
-        services.AddSingleton(sp => new PendingTurnRecovery(store, sp.GetRequiredService<TurnProtocol>(), NullLogger<PendingTurnRecovery>.Instance));
+        services.AddSingleton(sp => new PendingTurnRecovery(sp.GetRequiredService<ITurnStore>(), sp.GetRequiredService<TurnProtocol>(), NullLogger<PendingTurnRecovery>.Instance));
     }
 
     /// <summary>Idle collection after <see cref="EngineOptions.IdleTimeout"/>, checked often enough for short test timeouts.</summary>

@@ -25,6 +25,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public const string ServerDllVariable = "PARLEY_SERVER_DLL";
 
     private const int OutputLines = 500;
+    private static readonly Lock LogGate = new();
     private readonly Process _process;
     private readonly Queue<string> _output = new();
 
@@ -286,6 +287,14 @@ public sealed class ServerProcess : IAsyncDisposable
         if (line is null)
         {
             return;
+        }
+
+        if (Environment.GetEnvironmentVariable("PARLEY_SERVER_LOG") is { Length: > 0 } log)
+        {
+            lock (LogGate)
+            {
+                File.AppendAllText(log, $"{BaseAddress.Port.ToString(CultureInfo.InvariantCulture)} {DateTime.UtcNow:HH:mm:ss.fff} {line}\n");
+            }
         }
 
         lock (_output)

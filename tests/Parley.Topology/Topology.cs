@@ -83,6 +83,7 @@ internal sealed class Topology : IAsyncDisposable
         {
             var connectionString = await postgres.CreateDatabaseAsync("parley_topology", cancellationToken);
             var signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            var clusterId = "topology-" + Guid.NewGuid().ToString("N")[..8];
             var nodes = Enumerable.Range(1, NodeCount).Select(i =>
             {
                 var environment = new Dictionary<string, string?>(settings.ToDictionary(s => s.Key, s => (string?)s.Value))
@@ -94,6 +95,13 @@ internal sealed class Topology : IAsyncDisposable
                     ["Engine__NodeId"] = $"node-{i}",
                     ["Parley__DataDirectory"] = Directory.CreateDirectory(Path.Combine(directory, $"node-{i}")).FullName,
                     ["RateLimits__Enabled"] = "false",
+                    // One Orleans cluster through the membership table in the same database; fixed ports per node, so
+                    // a restarted node comes back at the same silo endpoint (a new generation).
+                    ["Cluster__Provider"] = "AdoNet",
+                    ["Cluster__ClusterId"] = clusterId,
+                    ["Cluster__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                    ["Cluster__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                    ["Cluster__AdvertisedAddress"] = "127.0.0.1",
                 };
                 return new Node($"node-{i}", FreePort.Next(), environment);
             }).ToArray();

@@ -25,6 +25,9 @@ internal sealed class TurnOutcome(TestUser user, Guid conversationId, string cli
     /// <summary>How each attempt ended: "200", an HTTP status, "transport" (refused or reset), "timeout", "stream-broken"…</summary>
     public List<string> Attempts { get; } = [];
 
+    /// <summary>When each attempt started and how it ended (as in <see cref="Attempts"/>), for the unavailability after the kill.</summary>
+    public List<(DateTimeOffset Started, string Label)> Timeline { get; } = [];
+
     /// <summary>True when the client sent this turn twice at once (to two random targets), like a double-clicking user or a retry racing the original.</summary>
     public bool SentTwice { get; init; }
 
@@ -126,10 +129,12 @@ internal sealed class Workload(Topology topology, IReadOnlyList<TestUser> users,
             var direct = random.NextDouble() < DirectShare;
             var target = direct ? topology.Nodes[random.Next(topology.Nodes.Count)].BaseAddress : topology.Nginx.BaseAddress;
             var stream = random.NextDouble() < StreamShare;
+            var started = DateTimeOffset.UtcNow;
             var (label, ack) = await SendAsync(target, outcome, stream, cancellationToken);
             lock (outcome.Attempts)
             {
                 outcome.Attempts.Add(label);
+                outcome.Timeline.Add((started, ack is not null ? "200" : label));
             }
 
             if (ack is not null)

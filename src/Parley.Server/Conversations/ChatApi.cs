@@ -26,7 +26,7 @@ public static class ChatApi
     /// <summary>Maps <c>POST /api/chat</c>.</summary>
     public static RouteHandlerBuilder MapChat(this IEndpointRouteBuilder routes) =>
         routes.MapPost("/api/chat", Chat).WithTags("Conversations").WithName("Chat").RequireAuthorization()
-            .RequireRateLimiting(ConversationsApi.SendRateLimitPolicy)
+            .RequireMessageRateLimit()
             .WithSummary("Send a message, creating a conversation when no conversationId is given.")
             .Produces<ChatResponse>()
             .ProducesValidationProblem()

@@ -90,9 +90,6 @@ public sealed record AssistantStoredEvent(MessageDto AssistantMessage, long Toke
 /// <summary>Conversations and their messages, including sending a turn (JSON or a Server-Sent Events stream).</summary>
 public static class ConversationsApi
 {
-    /// <summary>The name of the per-user rate-limit policy on sends.</summary>
-    public const string SendRateLimitPolicy = "messages";
-
     /// <summary>Maps <c>/api/conversations/*</c>.</summary>
     public static RouteGroupBuilder MapConversations(this IEndpointRouteBuilder routes)
     {
@@ -107,7 +104,7 @@ public static class ConversationsApi
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteConversation").WithSummary("Delete a conversation and its messages.");
         group.MapGet("/{id:guid}/messages", ListMessages).WithName("ListMessages")
             .WithSummary("Page through a conversation's messages; each page is oldest first. from=end starts at the newest page and pages backwards.");
-        group.MapPost("/{id:guid}/messages", Send).WithName("SendMessage").RequireRateLimiting(SendRateLimitPolicy)
+        group.MapPost("/{id:guid}/messages", Send).WithName("SendMessage").RequireMessageRateLimit()
             .WithSummary("Send a message and get the assistant's reply. With 'Accept: text/event-stream' the turn streams as SSE: 'user', 'delta'…, then 'assistant' (or 'error').")
             .Produces<TurnResponse>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesValidationProblem()

@@ -60,8 +60,37 @@ public static class DatabaseSetup
             await db.Database.CloseConnectionAsync();
         }
 
-        await db.Database.MigrateAsync(cancellationToken);
+        if (!db.Database.IsNpgsql())
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+            return;
+        }
+
+        // Nodes sharing a PostgreSQL database start (and migrate) at once. EF Core's own migration lock did not stop two
+        // nodes from applying the same raw-SQL migration here ("relation already exists"), so the whole migration runs
+        // under a session-level advisory lock: the first node migrates, the others then find nothing to do.
+        var dataSource = scope.ServiceProvider.GetRequiredService<DbDataSource>();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var take = connection.CreateCommand())
+        {
+            take.CommandText = $"SELECT pg_advisory_lock({MigrationLockKey})";
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            await using var release = connection.CreateCommand();
+            release.CommandText = $"SELECT pg_advisory_unlock({MigrationLockKey})";
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
     }
+
+    /// <summary>The advisory lock key the nodes migrate under (an arbitrary constant: "PARLEY" in ASCII).</summary>
+    private const long MigrationLockKey = 0x504152_4C4559;
 }
 
 /// <summary>Resolves and creates <c>Parley:DataDirectory</c>.</summary>

@@ -3,17 +3,18 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Parley.Server.Accounts;
-using Parley.Server.Conversations;
+using Parley.Engine;
 
 namespace Parley.Server.Infrastructure;
 
-/// <summary>ASP.NET Core rate limiter policies: per client IP on the auth endpoints, per user on sends. Rejections are 429 problem details with <c>Retry-After</c> (RFC 9110 §10.2.3).</summary>
+/// <summary>Rate limits: per client IP on the auth endpoints (ASP.NET Core's limiter, per node), per user on sends (counted cluster-wide by the user's grain). Rejections are 429 problem details with <c>Retry-After</c> (RFC 9110 §10.2.3).</summary>
 public static class RateLimiting
 {
-    /// <summary>Adds the <c>auth</c> and <c>messages</c> policies from <see cref="RateLimitOptions"/>.</summary>
+    /// <summary>Adds the <c>auth</c> policy and the send limit's settings from <see cref="RateLimitOptions"/>.</summary>
     public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection("RateLimits").Get<RateLimitOptions>() ?? new RateLimitOptions();
+        services.AddOptions<RateLimitOptions>().BindConfiguration("RateLimits").ValidateDataAnnotations().ValidateOnStart();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -42,17 +43,37 @@ public static class RateLimiting
                 ? RateLimitPartition.GetNoLimiter("off")
                 : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.AuthPerMinute, Window = TimeSpan.FromMinutes(1) }));
-            limiter.AddPolicy(ConversationsApi.SendRateLimitPolicy, http => !options.Enabled
-                ? RateLimitPartition.GetNoLimiter("off")
-                : RateLimitPartition.GetTokenBucketLimiter(http.User.FindFirst("sub")?.Value ?? "anonymous",
-                    _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = options.MessagesPerMinute,
-                        TokensPerPeriod = options.MessagesPerMinute,
-                        ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-                        AutoReplenishment = true,
-                    }));
         });
         return services;
     }
+
+    /// <summary>
+    /// Limits sends to <c>RateLimits:MessagesPerMinute</c> per user across the whole cluster: the user's
+    /// <see cref="IUserGrain"/> holds the budget, whichever node the request reached. Over it: 429 with <c>Retry-After</c>.
+    /// </summary>
+    public static TBuilder RequireMessageRateLimit<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
+            if (!options.Enabled || !Guid.TryParse(http.User.FindFirst("sub")?.Value, out var userId))
+            {
+                return await next(context);
+            }
+
+            var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
+            var permit = await grains.GetGrain<IUserGrain>(userId).TryTakeMessagePermitAsync(options.MessagesPerMinute);
+            if (permit.Granted)
+            {
+                return await next(context);
+            }
+
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(permit.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = "The rate limit was exceeded; retry after the time in the Retry-After header.",
+            });
+        });
 }
