@@ -181,6 +181,9 @@ internal sealed class ServerProcess : IAsyncDisposable
             ["Quota__InitialBalance"] = "1000000000",
             ["Jwt__AccessTokenMinutes"] = "1440",
             ["Database__SqliteSynchronous"] = settings.SqliteSynchronous,
+            // The co-hosted Orleans silo: its own ports, so a benchmark server never meets another silo on this host.
+            ["Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (settings.IsPostgreSql)
         {

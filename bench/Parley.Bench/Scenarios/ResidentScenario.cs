@@ -20,8 +20,8 @@ internal static class ResidentScenario
     {
         var environment = new Dictionary<string, string>
         {
-            // Keep every conversation resident for the whole run: no cap below C, no idle eviction.
-            ["Engine__MaxResidentConversations"] = Math.Max(200_000, settings.Conversations).ToString(CultureInfo.InvariantCulture),
+            // Keep every conversation resident for the whole run: no shedding, no idle collection.
+            ["Engine__MemoryUsageLimitPercentage"] = "0", // no shedding under memory pressure
             ["Engine__IdleTimeout"] = "12:00:00",
         };
         await using var target = await context.OpenTargetAsync(environment, cancellationToken);

@@ -27,7 +27,7 @@ internal static class StreamsScenario
         var environment = new Dictionary<string, string>
         {
             ["Bot__Echo__ChunkDelayMs"] = settings.ChunkDelayMs.ToString(CultureInfo.InvariantCulture),
-            ["Engine__MaxResidentConversations"] = Math.Max(200_000, settings.Streams).ToString(CultureInfo.InvariantCulture),
+            ["Engine__MemoryUsageLimitPercentage"] = "0", // no shedding under memory pressure
         };
         await using var target = await context.OpenTargetAsync(environment, cancellationToken);
         using var client = new ParleyClient(target.BaseAddress, settings.ConnectConcurrency, settings.Timeout);
