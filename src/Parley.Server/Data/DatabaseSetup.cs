@@ -66,31 +66,21 @@ public static class DatabaseSetup
             return;
         }
 
-        // Nodes sharing a PostgreSQL database start (and migrate) at once. EF Core's own migration lock did not stop two
-        // nodes from applying the same raw-SQL migration here ("relation already exists"), so the whole migration runs
-        // under a session-level advisory lock: the first node migrates, the others then find nothing to do.
-        var dataSource = scope.ServiceProvider.GetRequiredService<DbDataSource>();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var take = connection.CreateCommand())
-        {
-            take.CommandText = $"SELECT pg_advisory_lock({MigrationLockKey})";
-            await take.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        // Nodes starting together must migrate one after another. EF Core's own PostgreSQL migration lock is a table lock
+        // held per migration transaction, so with two or more pending migrations two nodes could interleave them and one
+        // would fail ("column already exists"). A session-level advisory lock on the context's connection spans them all.
+        await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(7460209331)", cancellationToken);
             await db.Database.MigrateAsync(cancellationToken);
         }
         finally
         {
-            await using var release = connection.CreateCommand();
-            release.CommandText = $"SELECT pg_advisory_unlock({MigrationLockKey})";
-            await release.ExecuteNonQueryAsync(CancellationToken.None);
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(7460209331)", CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
         }
     }
-
-    /// <summary>The advisory lock key the nodes migrate under (an arbitrary constant: "PARLEY" in ASCII).</summary>
-    private const long MigrationLockKey = 0x504152_4C4559;
 }
 
 /// <summary>Resolves and creates <c>Parley:DataDirectory</c>.</summary>
