@@ -5,7 +5,7 @@ namespace Parley.Engine;
 /// <summary>
 /// A conversation's working context in RAM: its owner, version, last sequence and a window of its newest messages,
 /// trimmed to <see cref="EngineOptions.ContextWindowMessages"/> messages and <see cref="EngineOptions.ContextWindowChars"/>
-/// characters. Touched only by the conversation's actor, so it needs no locking.
+/// characters. Touched only by the conversation's grain (one call at a time), so it needs no locking.
 /// </summary>
 internal sealed class ConversationContext
 {
