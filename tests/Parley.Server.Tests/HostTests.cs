@@ -20,7 +20,7 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
     public static TheoryData<string, string, int[]> Operations => new()
     {
         { "post", "/api/auth/register", [201, 400, 409, 429] },
-        { "post", "/api/auth/login", [200, 400, 401, 423, 429] },
+        { "post", "/api/auth/login", [200, 400, 401, 429] },
         { "post", "/api/auth/refresh", [200, 400, 401, 429] },
         { "post", "/api/auth/logout", [204, 401] },
         { "get", "/api/users/me", [200, 401] },
@@ -278,7 +278,8 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
 
         for (var i = 0; i < 25; i++)
         {
-            using var response = await client.PostAsJsonAsync("/api/auth/login", new { userName = "nobody", password = "Wrong-password-1" }, Cancel);
+            // A new name each time: five failures with one name lock logins with it, account or not.
+            using var response = await client.PostAsJsonAsync("/api/auth/login", new { userName = ParleyFactory.UniqueName(), password = "Wrong-password-1" }, Cancel);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
     }
