@@ -18,7 +18,11 @@ builder.Services.AddParleyForwardedHeaders();
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
-builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ParleyJsonContext.Default));
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.TypeInfoResolverChain.Insert(0, ParleyJsonContext.Default);
+    options.SerializerOptions.Converters.Add(new TextWithoutNulConverter());
+});
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
 builder.Services.AddParleyAuthentication();

@@ -166,6 +166,20 @@ public abstract class SecurityTests<TFixture>(TFixture fixture) : ParleyTests<TF
         await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
     }
 
+    [Theory]
+    [InlineData("/api/chat", """{"message":"a\u0000b"}""", "message")]
+    [InlineData("/api/conversations", """{"title":"a\u0000b"}""", "title")]
+    [InlineData("/api/auth/login", """{"userName":"a\u0000b","password":"x"}""", "userName")]
+    [InlineData("/api/auth/register", """{"userName":"abc","password":"Correct-horse-7","email":"a\u0000@example.com"}""", "email")]
+    public async Task TextWithANulCharacterIsRefusedAsABadRequest(string path, string body, string field)
+    {
+        var client = await Factory.CreateUserClientAsync();
+
+        using var response = await client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, field);
+    }
+
     [Fact]
     public async Task AMalformedBodyAnswerCarriesTheSecurityHeaders()
     {
