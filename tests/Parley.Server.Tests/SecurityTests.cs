@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,6 +92,26 @@ public abstract class SecurityTests<TFixture>(TFixture fixture) : ParleyTests<TF
         }
 
         Assert.True(failedRounds == 0, $"The owner's login failed in {failedRounds}/{Rounds} rounds: {Summary(statuses)}");
+    }
+
+    [Fact]
+    public async Task ALoginThatUpgradesThePasswordHashSucceeds()
+    {
+        // An account registered while hashing was cheaper: its first login with today's settings re-hashes the password.
+        var database = await Fixture.CreateDatabaseAsync();
+        var userName = ParleyFactory.UniqueName();
+        await using (var before = await Fixture.StartFactoryAsync(
+            configureServices: services => services.Configure<PasswordHasherOptions>(o => o.IterationCount = 1_000), database: database))
+        {
+            await before.CreateUserAsync(userName);
+        }
+
+        await using var factory = await Fixture.StartFactoryAsync(database: database);
+        using var client = factory.CreateClient();
+
+        using var login = await client.PostAsJsonAsync("/api/auth/login", new { userName, password = ParleyFactory.Password }, Cancel);
+
+        await login.ReadAsync<TokenPairBody>();
     }
 
     [Fact]

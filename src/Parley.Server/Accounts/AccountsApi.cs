@@ -185,18 +185,26 @@ public static partial class AccountsApi
                 : invalid;
         }
 
-        if (await lockout.AdmitAsync(db, user.Id, cancellationToken) is { } lockedUntil)
+        var admission = await lockout.AdmitAsync(db, user.Id, cancellationToken);
+        if (admission.LockedUntil is { } lockedUntil)
         {
             return LockedOut(http, lockedUntil, time);
         }
 
         if (!await users.CheckPasswordAsync(user, body.Password))
         {
-            await lockout.RecordFailureAsync(db, user.Id);
+            if (admission.LastAttempt)
+            {
+                await lockout.RecordFailureAsync(db, user.Id);
+            }
+
             return invalid;
         }
 
         await lockout.RecordSuccessAsync(db, user.Id);
+        // CheckPasswordAsync may have tried to store an upgraded hash through the tracked user, with a concurrency stamp the
+        // lockout has since changed: that update failed, and saving the session must not retry it (a 500).
+        db.ChangeTracker.Clear();
         var session = new AuthSession { Id = Guid.CreateVersion7(), UserId = user.Id, CreatedAt = time.GetUtcNow().UtcDateTime };
         db.AuthSessions.Add(session);
         var pair = tokens.Issue(db, user, session);

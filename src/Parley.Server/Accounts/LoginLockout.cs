@@ -7,6 +7,11 @@ using Parley.Server.Data;
 
 namespace Parley.Server.Accounts;
 
+/// <summary>The answer of <see cref="LoginLockout.AdmitAsync"/>.</summary>
+/// <param name="LockedUntil">Null: the password may be checked; else the end of the lockout.</param>
+/// <param name="LastAttempt">The attempt took the last slot: if its password is wrong, the account locks.</param>
+public readonly record struct LoginAdmission(DateTimeOffset? LockedUntil, bool LastAttempt);
+
 /// <summary>
 /// Identity's lockout (<see cref="LockoutOptions"/>: 5 failures lock for 5 minutes), made exact under concurrency and
 /// indistinguishable for names that have no account.
@@ -40,10 +45,11 @@ public sealed class LoginLockout : IDisposable
     private LockoutOptions Options => _identity.Value.Lockout;
 
     /// <summary>
-    /// Takes a slot to check a password of <paramref name="userId"/>: null when the password may be checked, else the end
-    /// of the lockout (the account is locked, or every slot is taken by attempts in flight and it is locked now).
+    /// Takes a slot to check a password of <paramref name="userId"/>. <see cref="LoginAdmission.LockedUntil"/> is null when
+    /// the password may be checked, else the end of the lockout (the account is locked, or every slot is taken by
+    /// attempts in flight and it is locked now).
     /// </summary>
-    public async Task<DateTimeOffset?> AdmitAsync(ParleyDbContext db, Guid userId, CancellationToken cancellationToken)
+    public async Task<LoginAdmission> AdmitAsync(ParleyDbContext db, Guid userId, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -51,19 +57,19 @@ public sealed class LoginLockout : IDisposable
             var now = _time.GetUtcNow();
             if (!state.LockoutEnabled)
             {
-                return null;
+                return new LoginAdmission(null, LastAttempt: false);
             }
 
             if (state.LockoutEnd > now)
             {
-                return state.LockoutEnd;
+                return new LoginAdmission(state.LockoutEnd, LastAttempt: false);
             }
 
             if (state.AccessFailedCount >= Options.MaxFailedAccessAttempts)
             {
                 if (await TryLockAsync(db, userId, state.ConcurrencyStamp, now, cancellationToken) is { } end)
                 {
-                    return end;
+                    return new LoginAdmission(end, LastAttempt: false);
                 }
 
                 continue;
@@ -76,12 +82,15 @@ public sealed class LoginLockout : IDisposable
                     .SetProperty(x => x.ConcurrencyStamp, Guid.NewGuid().ToString()), cancellationToken);
             if (taken == 1)
             {
-                return null;
+                return new LoginAdmission(null, LastAttempt: state.AccessFailedCount + 1 >= Options.MaxFailedAccessAttempts);
             }
         }
     }
 
-    /// <summary>After a wrong password: locks the account when its attempts are used up (unless another attempt already did).</summary>
+    /// <summary>
+    /// After a wrong password in the last slot (<see cref="LoginAdmission.LastAttempt"/>; the others cannot have used the
+    /// attempts up): locks the account when its attempts are used up, unless another attempt already did.
+    /// </summary>
     public async Task RecordFailureAsync(ParleyDbContext db, Guid userId)
     {
         while (true)
