@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Parley.Server.Accounts;
 using Parley.Engine;
 
@@ -11,9 +12,8 @@ namespace Parley.Server.Infrastructure;
 public static class RateLimiting
 {
     /// <summary>Adds the <c>auth</c> policy and the send limit's settings from <see cref="RateLimitOptions"/>.</summary>
-    public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services)
     {
-        var options = configuration.GetSection("RateLimits").Get<RateLimitOptions>() ?? new RateLimitOptions();
         services.AddOptions<RateLimitOptions>().BindConfiguration("RateLimits").ValidateDataAnnotations().ValidateOnStart();
         services.AddRateLimiter(limiter =>
         {
@@ -33,13 +33,15 @@ public static class RateLimiting
                     ProblemDetails = new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests,
+                        Type = ProblemDetailsSetup.TooManyRequestsType,
                         Title = "Too many requests",
                         Detail = "The rate limit was exceeded; retry after the time in the Retry-After header.",
                     },
                 });
             };
 
-            limiter.AddPolicy(AccountsApi.RateLimitPolicy, http => !options.Enabled
+            static RateLimitOptions Settings(HttpContext http) => http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+            limiter.AddPolicy(AccountsApi.RateLimitPolicy, http => Settings(http) is var options && !options.Enabled
                 ? RateLimitPartition.GetNoLimiter("off")
                 : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.AuthPerMinute, Window = TimeSpan.FromMinutes(1) }));
@@ -55,7 +57,7 @@ public static class RateLimiting
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
+            var options = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
             if (!options.Enabled || !Guid.TryParse(http.User.FindFirst("sub")?.Value, out var userId))
             {
                 return await next(context);
@@ -72,6 +74,7 @@ public static class RateLimiting
             return TypedResults.Problem(new ProblemDetails
             {
                 Status = StatusCodes.Status429TooManyRequests,
+                Type = ProblemDetailsSetup.TooManyRequestsType,
                 Title = "Too many requests",
                 Detail = "The rate limit was exceeded; retry after the time in the Retry-After header.",
             });
