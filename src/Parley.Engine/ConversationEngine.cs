@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Parley.Engine.Bots;
 
 namespace Parley.Engine;
 
@@ -32,6 +33,7 @@ public sealed partial class ConversationEngine : IDisposable
     /// <param name="timeProvider">The clock (timestamps, idle times, turn timeouts).</param>
     /// <param name="logger">Logger.</param>
     /// <param name="meterFactory">Creates the <c>Parley.Engine</c> meter; a standalone meter when null.</param>
+    /// <param name="botSettings">Models, prompt, timeouts and quota mode of the turns; the echo bot's defaults when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public ConversationEngine(
         ITurnStore store,
@@ -39,11 +41,13 @@ public sealed partial class ConversationEngine : IDisposable
         EngineOptions options,
         TimeProvider timeProvider,
         ILogger<ConversationEngine> logger,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        BotSettings? botSettings = null)
     {
         options.Validate();
         Store = store;
         Bot = bot;
+        BotSettings = botSettings ?? new BotSettings();
         Options = options;
         Time = timeProvider;
         Logger = logger;
@@ -55,6 +59,9 @@ public sealed partial class ConversationEngine : IDisposable
     internal IChatClient Bot { get; }
 
     internal EngineOptions Options { get; }
+
+    /// <summary>Models, prompt, timeouts and the quota mode of the turns.</summary>
+    public BotSettings BotSettings { get; }
 
     internal TimeProvider Time { get; }
 
@@ -142,6 +149,15 @@ public sealed partial class ConversationEngine : IDisposable
 
         return new TurnResult(user, assistant, balance, failure);
     }
+
+    /// <summary>
+    /// Stops the conversation's running turn on this node: the model call is cancelled (the provider sees its request
+    /// closed), the partial reply is stored with status and finish reason <c>cancelled</c>, and the turn's stream ends with
+    /// its <see cref="AssistantCompleted"/>. Turns still queued behind it run as usual. The caller checks ownership.
+    /// </summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <returns>True when a turn was running and was told to stop.</returns>
+    public bool Stop(Guid conversationId) => _actors.TryGetValue(conversationId, out var actor) && actor.StopRunningTurn();
 
     /// <summary>Drops a conversation's in-RAM context so its next turn reloads it (call after deleting or editing it outside the engine).</summary>
     public void Invalidate(Guid conversationId)
