@@ -77,6 +77,18 @@ public sealed class BotSettings
 /// <param name="Detail">What failed, in words a user understands: never a key, a URL with credentials or a stack trace.</param>
 public sealed record BotFailure(TurnError Error, string Detail);
 
+/// <summary>
+/// A provider failure already described for the user. Thrown by the provider layer in place of the provider's own exception,
+/// whose message may quote the provider's response (and through it the request or its credentials), so nothing above it —
+/// logging, telemetry, the engine — sees more than <see cref="BotFailure.Detail"/>.
+/// </summary>
+/// <param name="failure">The description.</param>
+public sealed class BotFailureException(BotFailure failure) : Exception(failure.Detail)
+{
+    /// <summary>The description.</summary>
+    public BotFailure Failure { get; } = failure;
+}
+
 /// <summary>Titles a conversation from its first exchange, in the background: the reply is never delayed and the user never charged.</summary>
 public interface ITitleGenerator
 {

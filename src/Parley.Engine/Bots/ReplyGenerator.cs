@@ -116,17 +116,25 @@ internal static partial class ReplyGenerator
             return Failed(engine, conversationId, prompt, reply, usage, ex, new BotFailure(TurnError.BotTimedOut,
                 $"The model's reply took longer than {Describe(engine.Options.TurnTimeout)}; it was cut off."));
         }
+        catch (BotFailureException ex)
+        {
+            return Failed(engine, conversationId, prompt, reply, usage, null, ex.Failure, nameof(BotFailureException));
+        }
         catch (Exception ex)
         {
-            return Failed(engine, conversationId, prompt, reply, usage, ex, settings.DescribeFailure(ex)
-                ?? new BotFailure(TurnError.BotFailed, "The model provider failed while replying."));
+            // A recognised provider error is logged by its description only: its message may quote the provider's response,
+            // which can echo the request or its credentials. An unknown one is logged whole, to be diagnosed.
+            var described = settings.DescribeFailure(ex);
+            return Failed(engine, conversationId, prompt, reply, usage, described is null ? ex : null,
+                described ?? new BotFailure(TurnError.BotFailed, "The model provider failed while replying."), ex.GetType().Name);
         }
     }
 
     private static ModelReply Failed(
-        ConversationEngine engine, Guid conversationId, TurnPrompt prompt, StringBuilder reply, UsageDetails? usage, Exception? exception, BotFailure failure)
+        ConversationEngine engine, Guid conversationId, TurnPrompt prompt, StringBuilder reply, UsageDetails? usage, Exception? exception,
+        BotFailure failure, string? cause = null)
     {
-        LogBotFailed(engine.Logger, exception, conversationId, failure.Detail);
+        LogBotFailed(engine.Logger, exception, conversationId, failure.Detail, cause ?? exception?.GetType().Name ?? "none");
         return Reply(engine, prompt, reply, MessageStatuses.Failed, FinishReasons.Error, usage, failure);
     }
 
@@ -143,6 +151,6 @@ internal static partial class ReplyGenerator
     private static string Describe(TimeSpan span) =>
         span.TotalSeconds < 120 ? $"{span.TotalSeconds:0.#} seconds" : $"{span.TotalMinutes:0.#} minutes";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The bot failed in conversation {ConversationId}: {Detail}")]
-    private static partial void LogBotFailed(ILogger logger, Exception? exception, Guid conversationId, string detail);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The bot failed in conversation {ConversationId}: {Detail} ({Cause})")]
+    private static partial void LogBotFailed(ILogger logger, Exception? exception, Guid conversationId, string detail, string cause);
 }

@@ -17,6 +17,7 @@ public static class ProviderErrors
     /// <summary>Describes <paramref name="exception"/>, or returns null for one it does not know.</summary>
     public static BotFailure? Describe(Exception exception) => exception switch
     {
+        BotFailureException described => described.Failure,
         ClientResultException { Status: > 0 } result => FromStatus(result.Status, result.Message),
         HttpRequestException { StatusCode: { } status } http => FromStatus((int)status, http.Message),
         OllamaException ollama => IsTooLong(ollama.Message)

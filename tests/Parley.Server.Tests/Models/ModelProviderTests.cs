@@ -169,6 +169,8 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
         Assert.Contains("credentials (HTTP 401)", problem.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain(ApiKey, await response.Content.ReadAsStringAsync(Cancel), StringComparison.Ordinal);
         await AssertFailedTurnAsync(client, conversation.Id, "", 4000);
+        Assert.Contains(factory.Logs.Entries, e => e.Contains("credentials (HTTP 401)", StringComparison.Ordinal));
+        Assert.DoesNotContain(factory.Logs.Entries, e => e.Contains(ApiKey, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -189,20 +191,32 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
     [Fact]
     public async Task ADroppedConnectionFailsTheTurnKeepsThePartialReplyAndRefunds()
     {
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = OpenAIReply.Stream([OpenAIReply.Role(), OpenAIReply.Content("Half an ")]);
         _fake.Then(async (request, http) =>
         {
             await stream(request, http);
+            await delivered.Task; // the chunk reached the client: from here on, no retry may happen
             http.Abort();
         });
         await using var factory = await StartOpenAIAsync();
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
 
-        using var response = await client.PostMessageAsync(conversation.Id, "Hello");
+        using var response = await client.PostMessageStreamingAsync(conversation.Id, "Hello", Cancel);
+        var events = response.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
+        Assert.True(await events.MoveNextAsync());
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal(("delta", "Half an "), (events.Current.Type, events.Current.As<DeltaEventBody>().Text));
+        delivered.SetResult();
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal("error", events.Current.Type);
+        var error = events.Current.Data.Deserialize<ProblemBody>(Json.Lenient)!;
+        Assert.Equal((502, 4000L), (error.Status, error.TokenBalance));
+        Assert.Contains("connection to the model provider broke", error.Detail, StringComparison.Ordinal);
+        Assert.False(await events.MoveNextAsync());
+        await events.DisposeAsync();
 
-        var problem = await response.AssertProblemAsync(HttpStatusCode.BadGateway);
-        Assert.Equal(4000, problem.TokenBalance);
         await AssertFailedTurnAsync(client, conversation.Id, "Half an ", 4000);
         Assert.Single(_fake.Requests); // the first chunk had arrived: no retry
     }
