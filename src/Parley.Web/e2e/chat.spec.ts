@@ -166,7 +166,9 @@ test('streams the reply as it arrives, and Stop keeps what was generated', async
   await expect(app.byTestId('stop')).toBeVisible();
   const second = app.messagesByRole('assistant').nth(1);
   await expect(second).toContainText('Alpha');
+  const stopRequest = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/stop'));
   await app.byTestId('stop').click();
+  await stopRequest; // Stop goes through the server's stop endpoint, not by dropping the stream
   await expect(second).toHaveAttribute('data-status', 'cancelled');
   await expect(second).toContainText('Stopped');
   await expect(app.byTestId('send')).toBeVisible();
