@@ -242,7 +242,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
             }
 
             await session.ExecuteAsync(
-                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL, \"Charge\" = \"Charge\" - @p3 WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
+                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL, " +
+                "\"Charge\" = CASE WHEN \"Charge\" > @p3 THEN \"Charge\" - @p3 ELSE 0 END WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
                 ct, reply.Status, _dialect.Id(reply.ConversationId), reply.Sequence - 1, command.Refund);
             await InsertAsync(session, reply, null, ct);
             long? balance = null;
