@@ -189,6 +189,25 @@ public sealed class FakeModelServer : IAsyncDisposable
     /// <summary>Building blocks of Ollama replies (<c>/api/chat</c>, NDJSON).</summary>
     public static class Ollama
     {
+        /// <summary>An error answer, as Ollama gives for an unknown model (404) or a crashed runner (500).</summary>
+        public static FakeReply Error(int status, string message) => async (_, http) =>
+        {
+            http.Response.StatusCode = status;
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(string.Concat("{\"error\":", JsonSerializer.Serialize(message), "}"), http.RequestAborted);
+        };
+
+        /// <summary>Streams one chunk of <paramref name="partial"/>, then an error line (Ollama's mid-stream failure), then ends.</summary>
+        public static FakeReply ErrorMidStream(string partial, string message) => async (request, http) =>
+        {
+            http.Response.ContentType = "application/x-ndjson";
+            var model = request.Body["model"]?.GetValue<string>() ?? "fake";
+            await http.Response.WriteAsync(string.Concat("{\"model\":\"", model,
+                "\",\"created_at\":\"2026-11-27T04:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":", JsonSerializer.Serialize(partial), "},\"done\":false}\n"), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+            await http.Response.WriteAsync(string.Concat("{\"error\":", JsonSerializer.Serialize(message), "}\n"), http.RequestAborted);
+        };
+
         /// <summary>Streams <paramref name="text"/> word by word, then the final <c>done</c> object with the counts.</summary>
         public static FakeReply Stream(string text, int promptEvalCount, int evalCount, string doneReason = "stop") => async (request, http) =>
         {

@@ -377,15 +377,7 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
     [Fact]
     public async Task TheOllamaProviderStreamsAndReportsUsage()
     {
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
-        {
-            ["Bot:Provider"] = "ollama",
-            ["Bot:Ollama:BaseUrl"] = _fake.BaseUrl,
-            ["Bot:Models:0:Id"] = "llama-fake",
-            ["Bot:Models:0:ContextTokens"] = "4096",
-            ["Bot:Models:0:MaxOutputTokens"] = "128",
-            ["Bot:GenerateTitles"] = "false",
-        });
+        await using var factory = await StartOllamaAsync();
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
 
@@ -399,6 +391,37 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
         var request = _fake.Requests.Single();
         Assert.Equal(("/api/chat", "llama-fake", 128), (request.Path, Str(request.Body["model"]), request.Body["options"]?["num_predict"]?.GetValue<int>()));
         Assert.Equal(3900, await client.GetBalanceAsync());
+    }
+
+    [Fact]
+    public async Task AnOllamaErrorBeforeTheReplyIs502AndRefunded()
+    {
+        _fake.Then(FakeModelServer.Ollama.Error(404, "model \"llama-fake\" not found, try pulling it first"));
+        await using var factory = await StartOllamaAsync();
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+
+        using var response = await client.PostMessageAsync(conversation.Id, "Hello llama");
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+        Assert.Equal(4000, problem.TokenBalance);
+        await AssertFailedTurnAsync(client, conversation.Id, "", 4000);
+    }
+
+    [Fact]
+    public async Task AnOllamaErrorMidStreamKeepsThePartialReplyAndRefunds()
+    {
+        _fake.Then(FakeModelServer.Ollama.ErrorMidStream("Half", "an error was encountered while running the model"));
+        await using var factory = await StartOllamaAsync();
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+
+        using var response = await client.PostMessageStreamingAsync(conversation.Id, "Hello llama", Cancel);
+        var events = await response.ReadAllEventsAsync();
+
+        Assert.Equal(["user", "delta", "error"], events.Select(e => e.Type));
+        Assert.Equal((502, 4000L), (events[^1].Data.Deserialize<ProblemBody>(Json.Lenient)!.Status, events[^1].Data.Deserialize<ProblemBody>(Json.Lenient)!.TokenBalance));
+        await AssertFailedTurnAsync(client, conversation.Id, "Half", 4000);
     }
 
     [Fact]
@@ -470,6 +493,17 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
         Assert.Contains("pong", reply.Content, StringComparison.OrdinalIgnoreCase);
         Assert.True(reply.Usage!.PromptTokens > 0 && reply.Usage.CompletionTokens > 0, $"usage {reply.Usage}");
     }
+
+    private Task<ParleyFactory> StartOllamaAsync() => Fixture.StartFactoryAsync(new Dictionary<string, string?>
+    {
+        ["Bot:Provider"] = "ollama",
+        ["Bot:Ollama:BaseUrl"] = _fake.BaseUrl,
+        ["Bot:Models:0:Id"] = "llama-fake",
+        ["Bot:Models:0:ContextTokens"] = "4096",
+        ["Bot:Models:0:MaxOutputTokens"] = "128",
+        ["Bot:GenerateTitles"] = "false",
+        ["Bot:RetryDelay"] = "00:00:00.010",
+    });
 
     private Task<ParleyFactory> StartOpenAIAsync(Dictionary<string, string?>? extra = null)
     {
