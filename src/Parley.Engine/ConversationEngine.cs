@@ -18,7 +18,9 @@ namespace Parley.Engine;
 /// <item>Durable before acknowledged: <see cref="UserMessageStored"/> and <see cref="AssistantCompleted"/> are emitted only after their commit returned.</item>
 /// <item>Bounded memory: at most <see cref="EngineOptions.MaxResidentConversations"/> actors after a sweep; idle ones leave after <see cref="EngineOptions.IdleTimeout"/>.</item>
 /// <item>Idempotent sends: a repeated client message id yields the stored turn, never a second charge.</item>
-/// <item>Atomic balance: the charge is a conditional update in the accept commit; failed turns are refunded in the complete commit.</item>
+/// <item>Atomic balance: the charge (per message, or per token the prompt estimate plus the model's output limit) is a
+/// conditional update in the accept commit; the complete commit refunds a failed turn, or settles a per-token turn to its
+/// usage, never charging more than was reserved — so a balance never goes below zero.</item>
 /// </list>
 /// </remarks>
 public sealed partial class ConversationEngine : IDisposable

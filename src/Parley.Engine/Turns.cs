@@ -18,9 +18,11 @@ public static class MessageRoles
 /// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. A streamed turn stores the
 /// user message <see cref="Pending"/> before the bot runs; its second commit stores the reply and sets both messages to
 /// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
-/// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty). A non-streamed turn
-/// (<see cref="ConversationEngine.SendAndWaitAsync"/>) is committed once, both messages <see cref="Completed"/>, after
-/// the bot replied; if the bot fails or the client leaves first, nothing is stored or charged.
+/// <see cref="Failed"/> (the bot failed or timed out; the turn's tokens are refunded and the reply keeps whatever text had
+/// arrived). A non-streamed turn (<see cref="ConversationEngine.SendAndWaitAsync"/>) with the echo bot is committed once,
+/// both messages <see cref="Completed"/>, after the bot replied; if the bot fails or the client leaves first, nothing is
+/// stored or charged. With a real model or per-token quota (<see cref="Bots.BotSettings.StoreBeforeReply"/>) it is
+/// committed in two, like a streamed turn.
 /// </remarks>
 public static class MessageStatuses
 {
