@@ -189,6 +189,23 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
     }
 
     [Fact]
+    public async Task AProviderThatKeepsFailingIs502AfterTheRetries()
+    {
+        var unavailable = OpenAIReply.JsonError(503, "Loading model", "unavailable_error");
+        _fake.Then(unavailable, unavailable, unavailable, unavailable);
+        await using var factory = await StartOpenAIAsync();
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+
+        using var response = await client.PostMessageAsync(conversation.Id, "Hello");
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+        Assert.Contains("internal error (HTTP 503)", problem.Detail, StringComparison.Ordinal);
+        Assert.Equal(4, _fake.Requests.Count); // the first attempt and Bot:RetryAttempts (3) retries
+        await AssertFailedTurnAsync(client, conversation.Id, "", 4000);
+    }
+
+    [Fact]
     public async Task ADroppedConnectionFailsTheTurnKeepsThePartialReplyAndRefunds()
     {
         var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
