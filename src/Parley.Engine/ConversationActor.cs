@@ -236,7 +236,7 @@ internal sealed partial class ConversationActor
                 outcome = new TurnOutcome(accepted.Status, accepted.TokenBalance, null);
                 if (accepted.Status == AcceptStatus.Accepted)
                 {
-                    context.Accept(userMessage, _engine.Options.NodeId);
+                    context.Accept(userMessage, _engine.Options.NodeId, titled: accept.AutoTitle is not null);
                     work.Emit(new UserMessageStored(userMessage, accepted.TokenBalance));
                     await GenerateAndCompleteAsync(context, userMessage, work, accepted.TokenBalance);
                     return;
@@ -417,9 +417,11 @@ internal sealed partial class ConversationActor
             {
                 _engine.Metrics.TurnCompleted();
                 work?.Emit(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
-                if (userMessage.Sequence == 1 && result.Status == MessageStatuses.Completed)
+                if (!context.HasTitle && settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
                 {
-                    settings.Titles?.Schedule(_id, model.Id, userMessage.Content, assistant.Content);
+                    // The first reply of an untitled conversation (or the first to succeed): title it in the background.
+                    context.MarkTitled();
+                    titles.Schedule(_id, model.Id, userMessage.Content, assistant.Content);
                 }
             }
 

@@ -54,14 +54,20 @@ internal sealed class ConversationContext
         new(snapshot, options.ContextWindowMessages, options.ContextWindowChars);
 
     /// <summary>Records a committed user message (the turn is now pending until <see cref="Complete"/>).</summary>
-    public void Accept(StoredMessage userMessage, string nodeId)
+    /// <param name="userMessage">The stored user message.</param>
+    /// <param name="nodeId">This node.</param>
+    /// <param name="titled">Whether the commit gave the conversation a title (the start of the message) if it had none.</param>
+    public void Accept(StoredMessage userMessage, string nodeId, bool titled = true)
     {
         Add(userMessage);
         Version++;
         LastSequence = userMessage.Sequence;
-        HasTitle = true;
+        HasTitle |= titled;
         PendingNodeId = nodeId;
     }
+
+    /// <summary>Records that the conversation was given a title (or a title is being generated for it).</summary>
+    public void MarkTitled() => HasTitle = true;
 
     /// <summary>Records a turn committed at once (user message and reply in one commit, one version).</summary>
     public void AppendTurn(StoredMessage userMessage, StoredMessage assistantMessage)

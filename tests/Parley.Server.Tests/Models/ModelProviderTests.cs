@@ -458,6 +458,26 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
     }
 
     [Fact]
+    public async Task AConversationWhoseFirstTurnFailedIsTitledAfterItsFirstSuccessfulReply()
+    {
+        _fake.Then(OpenAIReply.JsonError(500, "crashed", "server_error"), OpenAIReply.JsonError(500, "crashed", "server_error"),
+            OpenAIReply.JsonError(500, "crashed", "server_error"), OpenAIReply.JsonError(500, "crashed", "server_error"),
+            _fake.Default, OpenAIReply.Completion("Second attempt"));
+        await using var factory = await StartOpenAIAsync(new() { ["Bot:GenerateTitles"] = "true" });
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+
+        using var failed = await client.PostMessageAsync(conversation.Id, "First try");
+        await failed.AssertProblemAsync(HttpStatusCode.BadGateway);
+        await factory.Services.GetRequiredService<TitleGenerator>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30), Cancel);
+        Assert.Equal("New conversation", (await client.GetConversationAsync(conversation.Id)).Title);
+        await client.SendAsync(conversation.Id, "Second try");
+        await factory.Services.GetRequiredService<TitleGenerator>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30), Cancel);
+
+        Assert.Equal("Second attempt", (await client.GetConversationAsync(conversation.Id)).Title);
+    }
+
+    [Fact]
     public async Task EchoRepliesCarryTheEchoModelAndCountedUsage()
     {
         var client = await Factory.CreateUserClientAsync();
