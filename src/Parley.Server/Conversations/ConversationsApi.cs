@@ -76,18 +76,18 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 /// <param name="Title">Optional title, at most 200 characters.</param>
 /// <param name="Model">Optional model id from <c>GET /api/models</c> (400 on <c>model</c> when unknown); default <c>Bot:DefaultModel</c>.</param>
 /// <param name="SystemPrompt">Optional system prompt, at most 8,000 characters; absent: <c>Bot:SystemPrompt</c>; empty: none.</param>
-public sealed record CreateConversationRequest(string? Title, string? Model = null, string? SystemPrompt = null);
+public sealed record CreateConversationRequest(string? Title = null, string? Model = null, string? SystemPrompt = null);
 
 /// <summary>Body of <c>PATCH /api/conversations/{id}</c>: the fields to change (absent or null ones stay as they are; at least one).</summary>
 /// <param name="Title">The new title, 1–200 characters.</param>
 /// <param name="Model">The model of the next turns, an id from <c>GET /api/models</c>.</param>
 /// <param name="SystemPrompt">The system prompt of the next turns, at most 8,000 characters; empty for none.</param>
-public sealed record UpdateConversationRequest(string? Title, string? Model = null, string? SystemPrompt = null);
+public sealed record UpdateConversationRequest(string? Title = null, string? Model = null, string? SystemPrompt = null);
 
 /// <summary>Body of <c>POST /api/conversations/{id}/messages</c>.</summary>
 /// <param name="Content">The message, 1–32,000 characters (<c>Engine:MaxContentLength</c>), not only whitespace.</param>
 /// <param name="ClientMessageId">Optional idempotency key (1–100 characters): a repeated send returns the original turn, uncharged.</param>
-public sealed record SendMessageRequest(string? Content, string? ClientMessageId);
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId = null);
 
 /// <summary>A finished turn.</summary>
 /// <param name="UserMessage">The stored user message.</param>
@@ -214,6 +214,7 @@ public static class ConversationsApi
     /// <summary>Longest system prompt, characters.</summary>
     public const int MaxSystemPromptLength = 8000;
 
+    /// <exception cref="UnknownUserException">The user no longer exists (a valid token outlived its account): 401.</exception>
     internal static async Task<Conversation> CreateConversationAsync(
         ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken, string? model = null, string? systemPrompt = null)
     {
@@ -223,7 +224,20 @@ public static class ConversationsApi
             Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now, Model = model, SystemPrompt = systemPrompt,
         };
         db.Conversations.Add(conversation);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            if (!await db.Users.AnyAsync(u => u.Id == userId, cancellationToken))
+            {
+                throw new UnknownUserException(); // the foreign key to the user failed
+            }
+
+            throw;
+        }
+
         return conversation;
     }
 
@@ -271,7 +285,13 @@ public static class ConversationsApi
             engine.Invalidate(id); // the next turn reloads the conversation with its new model and prompt
         }
 
-        var conversation = await db.Conversations.AsNoTracking().SingleAsync(c => c.Id == id, cancellationToken);
+        // A delete may have removed it since the update.
+        var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
+        if (conversation is null)
+        {
+            return Problems.NotFound("conversation");
+        }
+
         return TypedResults.Ok(ConversationDto.From(conversation, bot));
     }
 

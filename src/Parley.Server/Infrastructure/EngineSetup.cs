@@ -16,12 +16,8 @@ public static class EngineSetup
     {
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.SectionName)
             .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
-            .Validate(options =>
-            {
-                options.Validate();
-                return true;
-            })
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
         services.AddParleyBot();
         // One registration only: a second one forwarding to the same instance (e.g. as ITurnStore) makes the container
         // dispose the store twice, and GroupCommitWriter.DisposeAsync throws on the second call at every shutdown.
@@ -40,6 +36,23 @@ public static class EngineSetup
             sp.GetRequiredService<BotSettings>()));
         services.AddHostedService<EngineMaintenance>();
         return services;
+    }
+}
+
+/// <summary>Validates <see cref="EngineOptions"/> at start, naming the out-of-range key (e.g. <c>Engine:MailboxCapacity</c>).</summary>
+internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EngineOptions options)
+    {
+        try
+        {
+            options.Validate();
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail($"{EngineOptions.SectionName}:{ex.ParamName} is out of range: {ex.Message}");
+        }
     }
 }
 

@@ -21,11 +21,11 @@ public sealed class BotOptions
     public string? DefaultModel { get; set; }
 
     /// <summary>The system prompt of conversations that set none. Default none.</summary>
-    [MaxLength(8000)]
+    [MaxLength(8000, ErrorMessage = "Bot:SystemPrompt must be at most {1} characters.")]
     public string? SystemPrompt { get; set; }
 
     /// <summary>Sampling temperature, 0–2. Default: the provider's.</summary>
-    [Range(0.0, 2.0)]
+    [Range(0.0, 2.0, ErrorMessage = "Bot:Temperature must be between {1} and {2}.")]
     public float? Temperature { get; set; }
 
     /// <summary>A reply whose first chunk takes longer fails with 504 (refunded). Default 60 seconds.</summary>
@@ -35,7 +35,7 @@ public sealed class BotOptions
     public bool? GenerateTitles { get; set; }
 
     /// <summary>Retries of a model request that failed before its first chunk (connection failure, 408, 429, 5xx). Default 3.</summary>
-    [Range(0, 10)]
+    [Range(0, 10, ErrorMessage = "Bot:RetryAttempts must be between {1} and {2}.")]
     public int RetryAttempts { get; set; } = 3;
 
     /// <summary>First retry delay, doubled per retry with jitter; a <c>Retry-After</c> header takes precedence. Default 1 second.</summary>
@@ -65,15 +65,15 @@ public sealed class BotOptions
 public sealed class ModelOptions
 {
     /// <summary>The provider's model name (e.g. <c>gpt-4o-mini</c>, <c>llama3.2</c>).</summary>
-    [Required, MaxLength(100)]
+    [Required(ErrorMessage = "Bot:Models:N:Id is required."), MaxLength(100, ErrorMessage = "Bot:Models:N:Id must be at most {1} characters.")]
     public string Id { get; set; } = "";
 
     /// <summary>The model's context window in tokens. Default 8,192.</summary>
-    [Range(256, 10_000_000)]
+    [Range(256, 10_000_000, ErrorMessage = "Bot:Models:N:ContextTokens must be between {1} and {2}.")]
     public int ContextTokens { get; set; } = 8192;
 
     /// <summary>Most tokens of one reply; must be below <see cref="ContextTokens"/>. Default 1,024.</summary>
-    [Range(1, 1_000_000)]
+    [Range(1, 1_000_000, ErrorMessage = "Bot:Models:N:MaxOutputTokens must be between {1} and {2}.")]
     public int MaxOutputTokens { get; set; } = 1024;
 }
 
@@ -81,7 +81,7 @@ public sealed class ModelOptions
 public sealed class EchoBotOptions
 {
     /// <summary>Delay between streamed chunks in milliseconds (to simulate a slow model). Default 0.</summary>
-    [Range(0, 60_000)]
+    [Range(0, 60_000, ErrorMessage = "Bot:Echo:ChunkDelayMs must be between {1} and {2}.")]
     public int ChunkDelayMs { get; set; }
 }
 
@@ -89,7 +89,7 @@ public sealed class EchoBotOptions
 public sealed class OpenAIOptions
 {
     /// <summary>The API's base URL, up to and including <c>/v1</c>. Default <c>https://api.openai.com/v1</c>.</summary>
-    [Required]
+    [Required(ErrorMessage = "Bot:OpenAI:BaseUrl is required.")]
     public Uri BaseUrl { get; set; } = new("https://api.openai.com/v1");
 
     /// <summary>The API key, sent as a bearer token. Set it through the environment (<c>Bot__OpenAI__ApiKey</c>) or user
@@ -101,6 +101,6 @@ public sealed class OpenAIOptions
 public sealed class OllamaOptions
 {
     /// <summary>The server's base URL. Default <c>http://localhost:11434</c>.</summary>
-    [Required]
+    [Required(ErrorMessage = "Bot:Ollama:BaseUrl is required.")]
     public Uri BaseUrl { get; set; } = new("http://localhost:11434");
 }

@@ -33,6 +33,10 @@ public static class BotSetup
         services.AddOptions<BotOptions>().BindConfiguration(BotOptions.SectionName).ValidateDataAnnotations()
             .Validate(bot => Problem(bot) is null, "Bot:Models is not valid: each model needs an Id and MaxOutputTokens below ContextTokens, ids must be unique, Bot:DefaultModel must be one of them, and openai/ollama need at least one model.")
             .ValidateOnStart();
+        // DataAnnotations do not descend into nested objects: each nested section is validated on its own.
+        services.AddOptions<EchoBotOptions>().BindConfiguration("Bot:Echo").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OpenAIOptions>().BindConfiguration("Bot:OpenAI").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OllamaOptions>().BindConfiguration("Bot:Ollama").ValidateDataAnnotations().ValidateOnStart();
 
         services.AddHttpClient(HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan) // the engine's timeouts govern
             .AddResilienceHandler("model", static (pipeline, context) =>
