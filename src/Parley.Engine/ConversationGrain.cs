@@ -167,7 +167,11 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         {
             if (observer is null || turnEvent is not (UserMessageStored or AssistantDelta))
             {
-                Returned.Add(turnEvent);
+                if (turnEvent is not AssistantDelta)
+                {
+                    Returned.Add(turnEvent); // a waited turn has no use for the chunks, only the stored reply
+                }
+
                 return;
             }
 

@@ -1,6 +1,6 @@
-using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Parley.Engine.Bots;
 
 namespace Parley.Engine;
 
@@ -30,6 +30,7 @@ public sealed partial class TurnProtocol
     private readonly EngineMetrics _metrics;
     private readonly INodeDirectory _nodes;
     private readonly ILogger _logger;
+    private readonly BotSettings _settings;
 
     /// <summary>Creates the protocol over its dependencies.</summary>
     /// <param name="store">The persistence path.</param>
@@ -39,14 +40,30 @@ public sealed partial class TurnProtocol
     /// <param name="metrics">The engine's counters.</param>
     /// <param name="nodes">Which nodes are alive (a pending turn of a dead node is settled at once).</param>
     /// <param name="logger">Logger.</param>
-    public TurnProtocol(ITurnStore store, IChatClient bot, EngineOptions options, TimeProvider time, EngineMetrics metrics, INodeDirectory nodes, ILogger<TurnProtocol> logger)
+    /// <param name="botSettings">Models, prompt, timeouts and quota mode of the turns; the echo bot's defaults when null.</param>
+    public TurnProtocol(
+        ITurnStore store, IChatClient bot, EngineOptions options, TimeProvider time, EngineMetrics metrics, INodeDirectory nodes,
+        ILogger<TurnProtocol> logger, BotSettings? botSettings = null)
     {
         options.Validate();
         (_store, _bot, _options, _time, _metrics, _nodes, _logger) = (store, bot, options, time, metrics, nodes, logger);
+        _settings = botSettings ?? new BotSettings();
     }
 
     /// <summary>The settings the protocol runs with.</summary>
     public EngineOptions Options => _options;
+
+    /// <summary>Models, prompt, timeouts and the quota mode of the turns.</summary>
+    public BotSettings BotSettings => _settings;
+
+    /// <summary>The chat client (for <see cref="ReplyGenerator"/>).</summary>
+    internal IChatClient Bot => _bot;
+
+    /// <summary>The clock (for <see cref="ReplyGenerator"/>).</summary>
+    internal TimeProvider Time => _time;
+
+    /// <summary>The logger (for <see cref="ReplyGenerator"/>).</summary>
+    internal ILogger Logger => _logger;
 
     /// <summary>
     /// Runs one turn to its end, emitting its events to <paramref name="sink"/>. Version conflicts reload the context and
@@ -182,20 +199,32 @@ public sealed partial class TurnProtocol
         }
 
         var now = _time.GetUtcNow().UtcDateTime;
+        var model = _settings.Resolve(context.Model);
         var userMessage = new StoredMessage(
             Guid.CreateVersion7(now), state.ConversationId, context.LastSequence + 1, MessageRoles.User, request.Content,
-            MessageStatuses.Pending, request.ClientMessageId, now);
-        var accept = new AcceptTurn(request.UserId, context.Version, userMessage, _options.CostPerMessage,
-            _options.NodeId, context.HasTitle ? null : TitleFrom(request.Content));
+            MessageStatuses.Pending, request.ClientMessageId, now, _settings.Tokens.Count(request.Content));
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage), model, _settings.Tokens);
+        if (prompt is null)
+        {
+            await sink.EmitAsync(new TurnFailed(TurnError.InvalidContent,
+                $"The message content is {userMessage.TokenCount} tokens; the model {model.Id} takes at most {model.PromptBudget} tokens of prompt, including the system prompt."));
+            return Attempt.Finished;
+        }
+
+        // PerToken reserves the most the turn can cost; the unused rest is refunded when the reply is stored.
+        var cost = _settings.QuotaMode == QuotaMode.PerToken ? prompt.Tokens + (long)model.MaxOutputTokens : _options.CostPerMessage;
+        userMessage = userMessage with { Charge = cost };
+        var accept = new AcceptTurn(request.UserId, context.Version, userMessage, cost,
+            _options.NodeId, context.HasTitle || _settings.Titles is not null ? null : TitleFrom(request.Content));
 
         AcceptOutcome outcome;
-        if (streaming)
+        if (streaming || _settings.StoreBeforeReply)
         {
             // Two commits: the user message is stored (and announced) before the bot starts streaming.
             outcome = await _store.AcceptAsync(accept, CancellationToken.None);
             if (outcome.Status == AcceptStatus.Accepted)
             {
-                context.Accept(userMessage, _options.NodeId);
+                context.Accept(userMessage, _options.NodeId, titled: accept.AutoTitle is not null);
                 await sink.EmitAsync(new UserMessageStored(userMessage, outcome.TokenBalance));
                 await GenerateAndCompleteAsync(state, context, userMessage, sink, aborted, outcome.TokenBalance);
                 return Attempt.Finished;
@@ -205,7 +234,7 @@ public sealed partial class TurnProtocol
         {
             // One commit: the reply is generated first, then both messages are stored together, so the turn costs one
             // group commit and a crash mid-turn leaves nothing half-done (nothing was acknowledged).
-            var single = await RunSingleCommitTurnAsync(state, context, accept, sink, aborted);
+            var single = await RunSingleCommitTurnAsync(state, context, accept, prompt, model, sink, aborted);
             if (single is null)
             {
                 return Attempt.Finished;
@@ -221,8 +250,9 @@ public sealed partial class TurnProtocol
         switch (outcome.Status)
         {
             case AcceptStatus.InsufficientBalance:
-                await sink.EmitAsync(new TurnFailed(TurnError.InsufficientBalance,
-                    $"The token balance does not cover a message ({_options.CostPerMessage} tokens).",
+                await sink.EmitAsync(new TurnFailed(TurnError.InsufficientBalance, _settings.QuotaMode == QuotaMode.PerToken
+                        ? $"The token balance does not cover this message: it needs {cost} tokens (the prompt, {prompt.Tokens}, plus up to {model.MaxOutputTokens} for the reply)."
+                        : $"The token balance does not cover a message ({cost} tokens).",
                     await _store.GetBalanceAsync(request.UserId, CancellationToken.None)));
                 return Attempt.Finished;
 
@@ -258,27 +288,25 @@ public sealed partial class TurnProtocol
 
     /// <summary>Generates the reply from the context plus the new message, then commits user message, reply and charge at once.</summary>
     /// <returns>The commit's outcome; null when the turn ended before committing (bot failed, client left; the failure is emitted).</returns>
-    private async Task<AcceptOutcome?> RunSingleCommitTurnAsync(ConversationState state, ConversationContext context, AcceptTurn accept, TurnSink sink, CancellationToken aborted)
+    private async Task<AcceptOutcome?> RunSingleCommitTurnAsync(
+        ConversationState state, ConversationContext context, AcceptTurn accept, TurnPrompt prompt, ModelSpec model, TurnSink sink, CancellationToken aborted)
     {
-        var history = context.ToChatHistory(context.LastSequence, accept.UserMessage);
-        var (reply, status) = await GenerateAsync(state.ConversationId, history, deltas: null, aborted);
-        if (status != MessageStatuses.Completed)
+        var result = await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model, onDelta: null, aborted);
+        if (result.Status != MessageStatuses.Completed)
         {
-            if (status == MessageStatuses.Failed)
+            if (result.Failure is not null)
             {
                 _metrics.TurnFailed();
             }
 
-            await sink.EmitAsync(status == MessageStatuses.Cancelled
-                ? new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged.")
-                : new TurnFailed(TurnError.BotFailed, "The bot failed to reply. Nothing was stored or charged."));
+            await sink.EmitAsync(result.Failure is { } failed
+                ? new TurnFailed(failed.Error, failed.Detail + " Nothing was stored or charged.")
+                : new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged."));
             return null;
         }
 
         var user = accept.UserMessage with { Status = MessageStatuses.Completed };
-        var assistant = new StoredMessage(
-            Guid.CreateVersion7(), state.ConversationId, user.Sequence + 1, MessageRoles.Assistant, reply, MessageStatuses.Completed, null,
-            _time.GetUtcNow().UtcDateTime);
+        var assistant = AssistantMessage(state, user, model, result);
         var committed = await _store.CommitTurnAsync(accept with { UserMessage = user }, assistant, CancellationToken.None);
         if (committed.Status == AcceptStatus.Accepted)
         {
@@ -291,40 +319,13 @@ public sealed partial class TurnProtocol
         return committed;
     }
 
-    /// <summary>Runs the bot over <paramref name="history"/>, forwarding chunks to <paramref name="deltas"/> if given.</summary>
-    /// <returns>The reply and its status: completed, cancelled (the client left; partial reply) or failed (error or timeout).</returns>
-    private async Task<(string Reply, string Status)> GenerateAsync(Guid conversationId, IReadOnlyList<ChatMessage> history, TurnSink? deltas, CancellationToken aborted)
-    {
-        var reply = new StringBuilder();
-        using var timeout = new CancellationTokenSource(_options.TurnTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted);
-        try
-        {
-            await foreach (var update in _bot.GetStreamingResponseAsync(history, options: null, linked.Token))
-            {
-                var text = update.Text;
-                if (text.Length > 0)
-                {
-                    reply.Append(text);
-                    if (deltas is not null)
-                    {
-                        await deltas.EmitAsync(new AssistantDelta(text));
-                    }
-                }
-            }
+    /// <summary>The conversation's system prompt, else <c>Bot:SystemPrompt</c> (an empty one means none).</summary>
+    private string? SystemPromptOf(ConversationContext context) => context.SystemPrompt ?? _settings.SystemPrompt;
 
-            return (reply.ToString(), MessageStatuses.Completed);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested && !timeout.IsCancellationRequested)
-        {
-            return (reply.ToString(), MessageStatuses.Cancelled);
-        }
-        catch (Exception ex)
-        {
-            LogBotFailed(_logger, ex, conversationId);
-            return ("", MessageStatuses.Failed);
-        }
-    }
+    /// <summary>The assistant message that stores <paramref name="result"/> as the reply to <paramref name="user"/>.</summary>
+    private StoredMessage AssistantMessage(ConversationState state, StoredMessage user, ModelSpec model, ModelReply result) => new(
+        Guid.CreateVersion7(), state.ConversationId, user.Sequence + 1, MessageRoles.Assistant, result.Text, result.Status, null,
+        _time.GetUtcNow().UtcDateTime, _settings.Tokens.Count(result.Text), model.Id, result.FinishReason, result.Usage);
 
     private async Task ReplayAsync(TurnSink sink, TurnRequest request, StoredTurn turn)
     {
@@ -358,14 +359,25 @@ public sealed partial class TurnProtocol
         return GenerateAndCompleteAsync(state, context, context.PendingMessage!, TurnSink.None, CancellationToken.None, balance: null);
     }
 
-    private async Task GenerateAndCompleteAsync(ConversationState state, ConversationContext context, StoredMessage userMessage, TurnSink sink, CancellationToken aborted, long? balance)
+    private async Task GenerateAndCompleteAsync(
+        ConversationState state, ConversationContext context, StoredMessage userMessage, TurnSink sink, CancellationToken aborted, long? balance)
     {
-        var (reply, status) = await GenerateAsync(state.ConversationId, context.ToChatHistory(userMessage.Sequence), sink, aborted);
-        var failed = status == MessageStatuses.Failed;
-        var assistant = new StoredMessage(
-            Guid.CreateVersion7(), state.ConversationId, userMessage.Sequence + 1, MessageRoles.Assistant,
-            reply, status, null, _time.GetUtcNow().UtcDateTime);
-        var command = new CompleteTurn(context.UserId, context.Version, assistant, failed ? _options.CostPerMessage : 0);
+        var model = _settings.Resolve(context.Model);
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, _settings.Tokens);
+        var result = prompt is null
+            ? new ModelReply("", MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(0, 0),
+                new BotFailure(TurnError.InvalidContent, $"The message no longer fits the prompt budget of the model {model.Id}."))
+            : await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model,
+                text => sink.EmitAsync(new AssistantDelta(text)), aborted);
+        var failed = result.Status == MessageStatuses.Failed;
+        var assistant = AssistantMessage(state, userMessage, model, result);
+
+        // A failed turn gives back everything; PerToken keeps what the reply used (never more than it reserved).
+        var charged = userMessage.Charge > 0 || _settings.QuotaMode == QuotaMode.PerToken ? userMessage.Charge : _options.CostPerMessage;
+        var refund = failed ? charged
+            : _settings.QuotaMode == QuotaMode.PerToken ? charged - Math.Min(charged, result.Usage.Total)
+            : 0;
+        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -394,12 +406,18 @@ public sealed partial class TurnProtocol
             if (failed)
             {
                 _metrics.TurnFailed();
-                await sink.EmitAsync(new TurnFailed(TurnError.BotFailed, "The bot failed to reply. The message was not charged.", outcome.TokenBalance));
+                await sink.EmitAsync(new TurnFailed(result.Failure!.Error, result.Failure.Detail + " The message was not charged.", outcome.TokenBalance));
             }
             else
             {
                 _metrics.TurnCompleted();
-                await sink.EmitAsync(new AssistantCompleted(assistant, balance ?? 0));
+                await sink.EmitAsync(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
+                if (!context.HasTitle && _settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
+                {
+                    // The first reply of an untitled conversation (or the first to succeed): title it in the background.
+                    context.MarkTitled();
+                    titles.Schedule(state.ConversationId, model.Id, userMessage.Content, assistant.Content);
+                }
             }
 
             return;
@@ -420,9 +438,6 @@ public sealed partial class TurnProtocol
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A turn of conversation {ConversationId} crashed; its context will be reloaded")]
     private static partial void LogTurnCrashed(ILogger logger, Exception exception, Guid conversationId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The bot failed in conversation {ConversationId}; the turn is stored as failed and refunded")]
-    private static partial void LogBotFailed(ILogger logger, Exception exception, Guid conversationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing the reply of conversation {ConversationId} failed (attempt {Attempt}); retrying")]
     private static partial void LogCommitRetry(ILogger logger, Exception exception, Guid conversationId, int attempt);

@@ -2,11 +2,13 @@ using System.Data.Common;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Parley.Engine;
+using Parley.Engine.Bots;
 using Parley.Engine.Storage;
+using Parley.Server.Models;
 
 namespace Parley.Server.Infrastructure;
 
-/// <summary>Registers the conversation engine (its protocol, store, bot and the grains' front door) on the co-hosted silo.</summary>
+/// <summary>Registers the conversation engine (its protocol, store, the bot chosen by <c>Bot:Provider</c> — <see cref="BotSetup"/> — and the grains' front door) on the co-hosted silo.</summary>
 public static class EngineSetup
 {
     /// <summary>
@@ -20,14 +22,7 @@ public static class EngineSetup
             .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
-        services.AddOptions<BotOptions>().BindConfiguration("Bot").ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<EchoBotOptions>().BindConfiguration("Bot:Echo").ValidateDataAnnotations().ValidateOnStart();
-
-        services.AddSingleton<IChatClient>(sp =>
-        {
-            var bot = sp.GetRequiredService<IOptions<BotOptions>>().Value;
-            return new EchoChatClient(TimeSpan.FromMilliseconds(bot.Echo.ChunkDelayMs), sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddParleyBot();
         // One registration only: a second one forwarding to the same instance (e.g. as ITurnStore) makes the container
         // dispose the store twice, and GroupCommitWriter.DisposeAsync throws on the second call at every shutdown.
         services.AddSingleton(sp => new SqlTurnStore(
@@ -44,7 +39,8 @@ public static class EngineSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<EngineMetrics>(),
             sp.GetRequiredService<INodeDirectory>(),
-            sp.GetRequiredService<ILogger<TurnProtocol>>()));
+            sp.GetRequiredService<ILogger<TurnProtocol>>(),
+            sp.GetRequiredService<BotSettings>()));
         services.AddSingleton(sp => new PendingTurnRecovery(
             sp.GetRequiredService<SqlTurnStore>(), sp.GetRequiredService<TurnProtocol>(), sp.GetRequiredService<ILogger<PendingTurnRecovery>>()));
         services.AddSingleton(sp => new ConversationClient(

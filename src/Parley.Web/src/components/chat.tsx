@@ -3,7 +3,8 @@ import { useApi } from '../lib/api-context';
 import { ApiError, NetworkError, describeError, isAbortError } from '../lib/errors';
 import { navigate } from '../lib/router';
 import { LOCAL_PREFIX, isLocalMessage, mergeMessages } from '../lib/messages';
-import type { Conversation, Message as MessageModel, ProblemDetails } from '../lib/types';
+import type { Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
+import { ConversationSettings, ModelPicker } from './chat-settings';
 import { ErrorBanner } from './error-banner';
 import { MessageInput } from './message-input';
 import { Messages } from './messages';
@@ -65,6 +66,26 @@ export function Chat({
   const [error, setError] = useState<ChatError | null>(null);
   const [sendCount, setSendCount] = useState(0);
   const controllerRef = useRef<AbortController | null>(null);
+  /** The running turn was accepted (its user message stored): Stop goes through the server then. */
+  const acceptedRef = useRef(false);
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const [model, setModel] = useState('');
+
+  useEffect(() => {
+    if (mountedWith) return;
+    let active = true;
+    api.listModels().then(
+      (list) => {
+        if (!active) return;
+        setModels(list.items);
+        setModel((current) => current || (list.items.find((m) => m.isDefault) ?? list.items[0])?.id || '');
+      },
+      () => undefined, // No picker: the server's default model answers.
+    );
+    return () => {
+      active = false;
+    };
+  }, [api, mountedWith]);
   /** The last send attempt not yet accepted: resending the same text reuses its clientMessageId. */
   const attemptRef = useRef<{ content: string; clientMessageId: string } | null>(null);
 
@@ -146,6 +167,7 @@ export function Chat({
 
       const controller = new AbortController();
       controllerRef.current = controller;
+      acceptedRef.current = false;
       const userKey = `${LOCAL_PREFIX}user:${clientMessageId}`;
       const draftKey = `${LOCAL_PREFIX}assistant:${clientMessageId}`;
       const placeholder = (id: string, role: MessageModel['role']): MessageModel => ({
@@ -175,7 +197,7 @@ export function Chat({
       let failure: ProblemDetails | null = null;
       try {
         if (!id) {
-          const conversation = await api.createConversation();
+          const conversation = await api.createConversation(undefined, model || undefined);
           id = conversation.id;
           conversationIdRef.current = id;
           onConversationCreated(conversation);
@@ -185,6 +207,7 @@ export function Chat({
           switch (event.type) {
             case 'user':
               accepted = true;
+              acceptedRef.current = true;
               attemptRef.current = null;
               replace(userKey, event.userMessage);
               onBalance(event.tokenBalance);
@@ -255,10 +278,28 @@ export function Chat({
         if (id) onActivity(id);
       }
     },
-    [api, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
+    [api, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
   );
 
-  const stop = useCallback(() => controllerRef.current?.abort(), []);
+  // Stop asks the server to stop the turn (as any tab may): the stream then ends with the stored, cancelled reply.
+  // Before the turn was accepted, or when the server cannot be asked, the request itself is aborted instead.
+  const stop = useCallback(() => {
+    const controller = controllerRef.current;
+    const id = conversationIdRef.current;
+    if (!controller) return;
+    if (!id || !acceptedRef.current) {
+      controller.abort();
+      return;
+    }
+    api.stopTurn(id).then(
+      () => {
+        setTimeout(() => {
+          if (controllerRef.current === controller) controller.abort(); // the stream did not end: stop reading it
+        }, 5000);
+      },
+      () => controller.abort(),
+    );
+  }, [api]);
 
   if (load.kind === 'not-found') {
     return (
@@ -303,6 +344,11 @@ export function Chat({
             onDismiss={() => setError(null)}
             action={error.retryable && input.trim() ? { label: 'Retry', onClick: () => void send(input) } : undefined}
           />
+        )}
+        {conversationIdRef.current ? (
+          <ConversationSettings conversationId={conversationIdRef.current} />
+        ) : (
+          <ModelPicker models={models} value={model} onChange={setModel} disabled={streaming} />
         )}
         <MessageInput
           value={input}
