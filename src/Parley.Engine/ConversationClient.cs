@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -25,6 +26,9 @@ namespace Parley.Engine;
 /// <param name="logger">Logger.</param>
 public sealed partial class ConversationClient(IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger)
 {
+    // Orleans holds an observer object only weakly, and nothing else roots a follower waiting for its next event.
+    private readonly ConcurrentDictionary<TurnObserver, byte> _followers = new();
+
     /// <summary>Tokens charged per accepted message.</summary>
     public long CostPerMessage => options.CostPerMessage;
 
@@ -33,8 +37,10 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     /// path: the user message is stored before the bot runs).
     /// </summary>
     /// <param name="request">The turn.</param>
-    /// <param name="aborted">Signals that the client went away: a turn not started yet is dropped (nothing charged); a running
-    /// bot is stopped and its partial reply stored as <see cref="MessageStatuses.Cancelled"/>.</param>
+    /// <param name="aborted">Signals that the client went away: the channel gets nothing more. With
+    /// <see cref="EngineOptions.ContinueOnDisconnect"/> (the default) the turn goes on to completion (follow it again with
+    /// <see cref="FollowAsync"/>); without it, a turn not started yet is dropped (nothing charged) and a running bot is
+    /// stopped, its partial reply stored as <see cref="MessageStatuses.Cancelled"/>.</param>
     /// <returns>A reader that yields the turn's events and then completes. Bad content, a full queue and an unreachable grain yield a single <see cref="TurnFailed"/>.</returns>
     public ChannelReader<TurnEvent> Send(TurnRequest request, CancellationToken aborted = default)
     {
@@ -82,6 +88,84 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     /// <returns>True when a turn was running.</returns>
     public Task<bool> StopAsync(Guid conversationId) => grains.GetGrain<IConversationGrain>(conversationId).StopAsync(null);
 
+    /// <summary>
+    /// Follows the turn running in a conversation, from any node: the events after <paramref name="lastEventId"/> (all of
+    /// them without one) and then the live ones, to the final <see cref="AssistantCompleted"/> or <see cref="TurnFailed"/>.
+    /// Every event carries its <see cref="TurnEvent.EventId"/>. The caller checks that the conversation is the user's.
+    /// </summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <param name="lastEventId">The last event id the client received (SSE <c>Last-Event-ID</c>), or null.</param>
+    /// <param name="aborted">The follower went away: the channel completes and the grain stops sending to it (the turn goes on).</param>
+    /// <returns>A reader of the events, completed after the final one; null when no turn with a stored user message is running.</returns>
+    public async Task<ChannelReader<TurnEvent>?> FollowAsync(Guid conversationId, string? lastEventId, CancellationToken aborted = default)
+    {
+        var live = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var observer = new TurnObserver(live.Writer, aborted);
+        _followers.TryAdd(observer, 0);
+        var reference = grains.CreateObjectReference<ITurnObserver>(observer);
+        TurnReply? replay;
+        try
+        {
+            replay = await grains.GetGrain<IConversationGrain>(conversationId).FollowAsync(lastEventId, reference);
+        }
+        catch
+        {
+            Detach();
+            throw;
+        }
+
+        if (replay is null)
+        {
+            Detach();
+            return null;
+        }
+
+        var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _ = PumpAsync();
+        return events.Reader;
+
+        // The replay first, then the live events (which may have arrived before the replay did; none repeats it).
+        async Task PumpAsync()
+        {
+            try
+            {
+                foreach (var turnEvent in replay.Events)
+                {
+                    events.Writer.TryWrite(turnEvent);
+                }
+
+                if (replay.Events is [.., AssistantCompleted or TurnFailed])
+                {
+                    return;
+                }
+
+                await foreach (var turnEvent in live.Reader.ReadAllAsync(aborted))
+                {
+                    events.Writer.TryWrite(turnEvent);
+                    if (turnEvent is AssistantCompleted or TurnFailed)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // the follower left
+            }
+            finally
+            {
+                Detach();
+                events.Writer.TryComplete();
+            }
+        }
+
+        void Detach()
+        {
+            grains.DeleteObjectReference<ITurnObserver>(reference);
+            _followers.TryRemove(observer, out _);
+        }
+    }
+
     /// <summary>Drops a conversation's in-RAM context so its next turn reloads it (call after deleting or editing it outside the engine).</summary>
     public Task InvalidateAsync(Guid conversationId) => grains.GetGrain<IConversationGrain>(conversationId).InvalidateAsync();
 
@@ -117,7 +201,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
                 reference = grains.CreateObjectReference<ITurnObserver>(observer);
             }
 
-            using var stopOnAbort = aborted.Register(static state =>
+            using var stopOnAbort = options.ContinueOnDisconnect ? default : aborted.Register(static state =>
             {
                 var (grain, turnId) = ((IConversationGrain, Guid))state!;
                 _ = grain.StopAsync(turnId).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);

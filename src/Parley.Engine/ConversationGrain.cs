@@ -33,6 +33,17 @@ public interface IConversationGrain : IGrainWithGuidKey
     [AlwaysInterleave]
     Task InvalidateAsync();
 
+    /// <summary>
+    /// Follows the running turn: returns the events after <paramref name="lastEventId"/> kept in its
+    /// <see cref="TurnBuffer"/> and sends every later one, to the final event, to <paramref name="observer"/>. Runs at
+    /// once, even while the turn runs; any number of observers may follow one turn.
+    /// </summary>
+    /// <param name="lastEventId">The last event id the follower received; null to replay from the start of the turn.</param>
+    /// <param name="observer">Receives the live events (it reports false to stop receiving them).</param>
+    /// <returns>The events to replay; null when no turn with a stored user message is running (nothing is registered).</returns>
+    [AlwaysInterleave]
+    Task<TurnReply?> FollowAsync(string? lastEventId, ITurnObserver observer);
+
     /// <summary>What the conversation is doing now; answers even while a turn runs.</summary>
     [AlwaysInterleave, ReadOnly]
     Task<ConversationStatus> GetStatusAsync();
@@ -42,7 +53,8 @@ public interface IConversationGrain : IGrainWithGuidKey
 public interface ITurnObserver : IGrainObserver
 {
     /// <summary>One event of the running turn.</summary>
-    /// <returns>False when nobody listens any more (the client left): the grain stops the turn.</returns>
+    /// <returns>False when nobody listens any more (the client left): the grain sends it nothing more, and stops the turn
+    /// if this is the observer of the turn's own request and <see cref="EngineOptions.ContinueOnDisconnect"/> is false.</returns>
     Task<bool> OnEventAsync(TurnEvent turnEvent);
 }
 
@@ -80,6 +92,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     private ConversationState _state = null!;
     private Guid? _runningTurn;
     private CancellationTokenSource? _runningStop;
+    private GrainTurnSink? _runningSink;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -119,14 +132,16 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         }
 
         (_runningTurn, _runningStop) = (call.TurnId, stop);
-        var sink = new GrainTurnSink(observer, stop);
+        var sink = new GrainTurnSink(observer, stop, protocol.Options);
+        _runningSink = sink;
         try
         {
             await protocol.RunAsync(_state, call.Request, call.Streaming, sink, stop.Token);
         }
         finally
         {
-            (_runningTurn, _runningStop) = (null, null);
+            (_runningTurn, _runningStop, _runningSink) = (null, null, null);
+            await sink.EndAsync();
         }
 
         return new TurnReply([.. sink.Returned]);
@@ -148,6 +163,22 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     }
 
     /// <inheritdoc />
+    public Task<TurnReply?> FollowAsync(string? lastEventId, ITurnObserver observer)
+    {
+        if (_runningSink?.Buffer is not { } buffer)
+        {
+            return Task.FromResult<TurnReply?>(null);
+        }
+
+        if (buffer.Final is null)
+        {
+            _runningSink.Followers.Add(observer);
+        }
+
+        return Task.FromResult<TurnReply?>(new TurnReply([.. buffer.Replay(lastEventId)]));
+    }
+
+    /// <inheritdoc />
     public Task InvalidateAsync()
     {
         _state.Invalidate();
@@ -158,14 +189,49 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     public Task<ConversationStatus> GetStatusAsync() =>
         Task.FromResult(new ConversationStatus(_runningTurn, _queued.Count, _state.IsLoaded, protocol.Options.NodeId));
 
-    /// <summary>Streams the user message and deltas to the observer (stopping the turn when it no longer listens); keeps the rest for the reply.</summary>
-    private sealed class GrainTurnSink(ITurnObserver? observer, CancellationTokenSource stop) : TurnSink
+    /// <summary>
+    /// Keeps the turn's events in its <see cref="TurnBuffer"/> (once the user message is stored) and hands them on: the user
+    /// message and deltas to the observer of the turn's own request (the rest are returned to it), every event to the
+    /// followers. A listener that stops listening is dropped; the turn stops with it only when the request's own observer
+    /// left and <see cref="EngineOptions.ContinueOnDisconnect"/> is false.
+    /// </summary>
+    private sealed class GrainTurnSink(ITurnObserver? observer, CancellationTokenSource stop, EngineOptions options) : TurnSink
     {
+        private ITurnObserver? _observer = observer;
+
         public List<TurnEvent> Returned { get; } = [];
+
+        public TurnBuffer? Buffer { get; private set; }
+
+        public List<ITurnObserver> Followers { get; } = [];
 
         public override async ValueTask EmitAsync(TurnEvent turnEvent)
         {
-            if (observer is null || turnEvent is not (UserMessageStored or AssistantDelta))
+            switch (turnEvent)
+            {
+                case UserMessageStored { Replayed: false } stored when Buffer is null:
+                    Buffer = new TurnBuffer(stored, options.StreamBufferBytes);
+                    turnEvent = Buffer.User;
+                    break;
+                case AssistantDelta delta when Buffer is not null:
+                    if (Buffer.Append(delta.Text) is not { } numbered)
+                    {
+                        return;
+                    }
+
+                    turnEvent = numbered;
+                    break;
+                case AssistantCompleted or TurnFailed when Buffer is { Final: null }:
+                    turnEvent = Buffer.Complete(turnEvent);
+                    break;
+            }
+
+            if (Buffer is not null && Followers.Count > 0)
+            {
+                await SendToFollowersAsync(turnEvent);
+            }
+
+            if (_observer is null || turnEvent is not (UserMessageStored or AssistantDelta))
             {
                 if (turnEvent is not AssistantDelta)
                 {
@@ -180,19 +246,49 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
                 return;
             }
 
-            bool listening;
+            if (!await SendAsync(_observer, turnEvent))
+            {
+                _observer = null;
+                if (!options.ContinueOnDisconnect)
+                {
+                    await stop.CancelAsync();
+                }
+            }
+        }
+
+        /// <summary>The turn is over: a follower still attached (the turn ended without a final event) is told it failed.</summary>
+        public async Task EndAsync()
+        {
+            if (Followers.Count > 0 && Buffer is { Final: null })
+            {
+                await SendToFollowersAsync(Buffer.Complete(new TurnFailed(TurnError.Unavailable, "The turn ended unexpectedly; reload the conversation.")));
+            }
+
+            Followers.Clear();
+        }
+
+        private async Task SendToFollowersAsync(TurnEvent turnEvent)
+        {
+            var followers = Followers.ToArray();
+            var listening = await Task.WhenAll(followers.Select(f => SendAsync(f, turnEvent)));
+            for (var i = 0; i < followers.Length; i++)
+            {
+                if (!listening[i] || turnEvent is AssistantCompleted or TurnFailed)
+                {
+                    Followers.Remove(followers[i]);
+                }
+            }
+        }
+
+        private static async Task<bool> SendAsync(ITurnObserver listener, TurnEvent turnEvent)
+        {
             try
             {
-                listening = await observer.OnEventAsync(turnEvent);
+                return await listener.OnEventAsync(turnEvent);
             }
             catch (Exception)
             {
-                listening = false; // the caller's node is gone
-            }
-
-            if (!listening)
-            {
-                await stop.CancelAsync();
+                return false; // the listener's node is gone
             }
         }
     }

@@ -36,6 +36,16 @@ public sealed class EngineOptions
     /// <summary>Most commits the writer puts in one database transaction (group commit). Default 256.</summary>
     public int MaxCommitBatch { get; set; } = 256;
 
+    /// <summary>When true (the default), a turn goes on to completion when the client that sent it disconnects: the turn
+    /// belongs to the conversation's grain, and only the stop endpoint or <see cref="TurnTimeout"/> ends it early (the
+    /// client may follow it again with <see cref="ConversationClient.FollowAsync"/>). False: a disconnect stops the
+    /// running turn (stored <see cref="MessageStatuses.Cancelled"/>) and drops a queued one.</summary>
+    public bool ContinueOnDisconnect { get; set; } = true;
+
+    /// <summary>Bytes a running turn's <see cref="TurnBuffer"/> may use before its older deltas are coalesced into one
+    /// (the text itself is never dropped; only the boundaries between old chunks are). Default 1 MiB.</summary>
+    public int StreamBufferBytes { get; set; } = 1 << 20;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
@@ -48,6 +58,7 @@ public sealed class EngineOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxContentLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(CostPerMessage, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCommitBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(StreamBufferBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TurnTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
     }

@@ -118,7 +118,13 @@ public enum TurnError
 /// then <see cref="TurnFailed"/> with <see cref="TurnError.BotFailed"/>.
 /// </remarks>
 [GenerateSerializer, Immutable]
-public abstract record TurnEvent;
+public abstract record TurnEvent
+{
+    /// <summary>Orders the event within its conversation, <c>{userMessageSequence}.{n}</c> (see <see cref="TurnBuffer"/>);
+    /// null for events of a turn whose user message was not stored (rejections, replays, single-commit turns).</summary>
+    [Id(0)]
+    public string? EventId { get; init; }
+}
 
 /// <summary>The user message is durably stored (and charged); sent before the bot runs.</summary>
 /// <param name="Message">The stored user message.</param>

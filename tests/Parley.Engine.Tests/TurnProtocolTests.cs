@@ -211,7 +211,7 @@ public sealed class TurnProtocolTests : IAsyncLifetime
     {
         var user = await _db.AddUserAsync();
         var conversation = await _db.AddConversationAsync(user);
-        await using var engine = await _db.EngineAsync(new EchoChatClient(TimeSpan.FromSeconds(30)));
+        await using var engine = await _db.EngineAsync(new EchoChatClient(TimeSpan.FromSeconds(30)), o => o.ContinueOnDisconnect = false);
         using var abort = new CancellationTokenSource();
 
         var events = engine.Send(new TurnRequest(user, conversation, "ab cd ef gh"), abort.Token);

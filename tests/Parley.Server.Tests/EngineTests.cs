@@ -230,9 +230,37 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     }
 
     [Fact]
-    public async Task AClientThatLeavesMidStreamKeepsThePartialReplyAsCancelled()
+    public async Task AClientThatLeavesMidStreamDoesNotStopTheTurn()
     {
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?> { ["Bot:Echo:ChunkDelayMs"] = "700" });
+        var bot = new GatedChatClient("aaaa ", "bbbb ", "cccc ", "dddd");
+        await using var factory = await Fixture.StartFactoryAsync(configureServices: services => services.AddSingleton<IChatClient>(bot));
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+        using var leaving = new CancellationTokenSource();
+
+        var response = await client.PostMessageStreamingAsync(conversation.Id, "count", leaving.Token);
+        var events = response.ReadEventsAsync(leaving.Token).GetAsyncEnumerator(leaving.Token);
+        Assert.True(await events.MoveNextAsync());
+        bot.Release(1);
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal("delta", events.Current.Type);
+        await leaving.CancelAsync();
+        response.Dispose();
+        bot.ReleaseAll();
+
+        var messages = await WaitForAsync(() => client.GetAllMessagesAsync(conversation.Id), m => m is [_, { Status: "completed" }], TimeSpan.FromSeconds(15));
+        Assert.Equal([("completed", "count"), ("completed", bot.Reply)], messages.Select(m => (m.Status, m.Content)));
+        Assert.Equal(3900, await client.GetBalanceAsync());
+    }
+
+    [Fact]
+    public async Task WithoutContinueOnDisconnectAClientThatLeavesMidStreamKeepsThePartialReplyAsCancelled()
+    {
+        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
+        {
+            ["Bot:Echo:ChunkDelayMs"] = "700",
+            ["Engine:ContinueOnDisconnect"] = "false",
+        });
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
         using var leaving = new CancellationTokenSource();

@@ -25,17 +25,25 @@ namespace Parley.Server.Conversations;
 /// <param name="Model">The model that answers (an id of <c>GET /api/models</c>; the default model when the conversation names
 /// none or one no longer configured).</param>
 /// <param name="SystemPrompt">The conversation's own system prompt; null when it uses <c>Bot:SystemPrompt</c>, empty for none.</param>
+/// <param name="ActiveTurn">The turn whose reply is being generated (its user message is stored <c>pending</c>); follow it with
+/// <c>GET /api/conversations/{id}/stream</c>. Null when none.</param>
 public sealed record ConversationDto(
-    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt)
+    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt,
+    ActiveTurnDto? ActiveTurn = null)
 {
     /// <summary>The title shown for a conversation that has none yet.</summary>
     public const string DefaultTitle = "New conversation";
 
-    internal static ConversationDto From(Conversation c, BotSettings bot) => new(
-        c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence, bot.Resolve(c.Model).Id, c.SystemPrompt);
+    internal static ConversationDto From(Conversation c, BotSettings bot, ActiveTurnDto? activeTurn = null) => new(
+        c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence, bot.Resolve(c.Model).Id, c.SystemPrompt, activeTurn);
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }
+
+/// <summary>A conversation's running turn.</summary>
+/// <param name="UserMessageId">The turn's stored user message.</param>
+/// <param name="StartedAt">When the user message was stored (UTC).</param>
+public sealed record ActiveTurnDto(Guid UserMessageId, DateTimeOffset StartedAt);
 
 /// <summary>A message as the API shows it.</summary>
 /// <param name="Id">Message id.</param>
@@ -126,6 +134,12 @@ public static class ConversationsApi
             .WithSummary("Change a conversation's title, model or system prompt.").ProducesValidationProblem();
         group.MapPost("/{id:guid}/stop", Stop).WithName("StopTurn")
             .WithSummary("Stop the conversation's running turn; its partial reply is stored as cancelled.");
+        group.MapGet("/{id:guid}/stream", Follow).WithName("FollowTurn")
+            .WithSummary("Follow the conversation's running turn as SSE ('Accept: text/event-stream'): the events after Last-Event-ID (or from the start of the turn), then live ones to the final 'assistant' (or 'error'). 204 when no turn is running.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status406NotAcceptable);
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteConversation").WithSummary("Delete a conversation and its messages.");
         group.MapGet("/{id:guid}/messages", ListMessages).WithName("ListMessages")
             .WithSummary("Page through a conversation's messages; each page is oldest first. from=end starts at the newest page and pages backwards.");
@@ -173,7 +187,8 @@ public static class ConversationsApi
             next = Encode($"{rows[^1].UpdatedAt.Ticks}:{rows[^1].Id}");
         }
 
-        return TypedResults.Ok(new Page<ConversationDto>(rows.ConvertAll(c => ConversationDto.From(c, bot)), next));
+        var active = await ActiveTurnsAsync(db, rows.ConvertAll(c => c.Id), cancellationToken);
+        return TypedResults.Ok(new Page<ConversationDto>(rows.ConvertAll(c => ConversationDto.From(c, bot, active.GetValueOrDefault(c.Id))), next));
     }
 
     /// <summary>Creates a conversation. 201; 400 when the title is longer than 200 characters, the model unknown or the system prompt too long.</summary>
@@ -244,7 +259,66 @@ public static class ConversationsApi
     {
         var userId = principal.UserId();
         var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, cancellationToken);
-        return conversation is null ? Problems.NotFound("conversation") : TypedResults.Ok(ConversationDto.From(conversation, bot));
+        return conversation is null
+            ? Problems.NotFound("conversation")
+            : TypedResults.Ok(ConversationDto.From(conversation, bot, (await ActiveTurnsAsync(db, [id], cancellationToken)).GetValueOrDefault(id)));
+    }
+
+    /// <summary>The running turns (pending user messages) of some conversations.</summary>
+    internal static async Task<Dictionary<Guid, ActiveTurnDto>> ActiveTurnsAsync(ParleyDbContext db, List<Guid> ids, CancellationToken cancellationToken)
+    {
+        // A pending user message is the conversation's last one: one index lookup per conversation.
+        var pending = await (
+                from c in db.Conversations.Where(c => ids.Contains(c.Id))
+                join m in db.Messages on new { ConversationId = c.Id, Sequence = c.LastSequence } equals new { m.ConversationId, m.Sequence }
+                where m.Status == MessageStatuses.Pending
+                select new { m.ConversationId, m.Id, m.CreatedAt })
+            .AsNoTracking().ToListAsync(cancellationToken);
+        return pending.ToDictionary(m => m.ConversationId, m => new ActiveTurnDto(m.Id, ConversationDto.Utc(m.CreatedAt)));
+    }
+
+    /// <summary>
+    /// Follows the conversation's running turn as Server-Sent Events, from any node (the events come from the conversation's
+    /// grain wherever it lives): replays the turn's events after the <c>Last-Event-ID</c> header (from the start of the turn
+    /// without one, or with an id of another turn) and then the live ones, to the final <c>assistant</c> (or <c>error</c>)
+    /// event. The deltas' texts concatenated are exactly the stored reply. 204 when no turn is running (the reply, if any, is
+    /// in the messages); 400 on a malformed <c>Last-Event-ID</c>; 404 when not the caller's; 406 without
+    /// <c>Accept: text/event-stream</c>. Leaving does not stop the turn.
+    /// </summary>
+    public static async Task<IResult> Follow(
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, ConversationClient engine, HttpContext http, CancellationToken cancellationToken)
+    {
+        var userId = principal.UserId();
+        if (!await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
+        {
+            return Problems.NotFound("conversation");
+        }
+
+        if (!AcceptsEventStream(http.Request))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable",
+                detail: "This endpoint serves 'text/event-stream' only.");
+        }
+
+        var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
+        if (lastEventId.Length == 0)
+        {
+            lastEventId = null;
+        }
+        else if (!TurnBuffer.TryParseId(lastEventId, out _, out _))
+        {
+            return Problems.Field("Last-Event-ID", "The Last-Event-ID header must be an event id of this API ('{sequence}.{n}').");
+        }
+
+        var events = await engine.FollowAsync(id, lastEventId, cancellationToken);
+        if (events is null)
+        {
+            return TypedResults.NoContent();
+        }
+
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        return TypedResults.ServerSentEvents(Stream(events, cancellationToken, http.Response));
     }
 
     /// <summary>
@@ -424,11 +498,18 @@ public static class ConversationsApi
         return TypedResults.ServerSentEvents(Stream(events, cancellationToken));
     }
 
-    private static async IAsyncEnumerable<SseItem<object>> Stream(ChannelReader<TurnEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<object>> Stream(
+        ChannelReader<TurnEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken, HttpResponse? flushFirst = null)
     {
+        if (flushFirst is not null && !events.TryPeek(out _))
+        {
+            // Nothing to replay yet: send the headers now (the result has set them), so the follower knows it is attached.
+            await flushFirst.Body.FlushAsync(cancellationToken);
+        }
+
         await foreach (var turnEvent in events.ReadAllAsync(cancellationToken))
         {
-            yield return turnEvent switch
+            var item = turnEvent switch
             {
                 UserMessageStored stored => new SseItem<object>(new UserStoredEvent(MessageDto.From(stored.Message), stored.TokenBalance), "user"),
                 AssistantDelta delta => new SseItem<object>(new DeltaEvent(delta.Text), "delta"),
@@ -436,6 +517,7 @@ public static class ConversationsApi
                 TurnFailed failed => new SseItem<object>(ToProblemDetails(failed), "error"),
                 _ => throw new InvalidOperationException($"Unknown turn event {turnEvent.GetType().Name}."),
             };
+            yield return turnEvent.EventId is { } eventId ? new SseItem<object>(item.Data, item.EventType) { EventId = eventId } : item;
         }
     }
 

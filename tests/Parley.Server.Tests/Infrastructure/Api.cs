@@ -8,7 +8,7 @@ using System.Text.Json;
 namespace Parley.Server.Tests.Infrastructure;
 
 /// <summary>One Server-Sent Event: its type and its JSON data.</summary>
-public sealed record SseEvent(string Type, JsonElement Data)
+public sealed record SseEvent(string Type, JsonElement Data, string? Id = null)
 {
     /// <summary>The data as <typeparamref name="T"/> (strict contract).</summary>
     public T As<T>() => Data.Deserialize<T>(Json.Strict) ?? throw new InvalidOperationException($"Event '{Type}' has no data.");
@@ -88,6 +88,19 @@ public static class Api
         return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
+    /// <summary>GET /api/conversations/{id}/stream with <c>Accept: text/event-stream</c> (and <c>Last-Event-ID</c> when given); returns once the headers arrived.</summary>
+    public static Task<HttpResponseMessage> FollowTurnAsync(this HttpClient client, Guid conversationId, string? lastEventId, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{conversationId}/stream");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+    }
+
     /// <summary>Reads an event stream as it arrives (asserts 200 and <c>text/event-stream</c>).</summary>
     public static async IAsyncEnumerable<SseEvent> ReadEventsAsync(this HttpResponseMessage response, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -97,7 +110,7 @@ public static class Api
         var parser = SseParser.Create(stream, (type, data) => JsonDocument.Parse(data.ToArray()).RootElement.Clone());
         await foreach (var item in parser.EnumerateAsync(cancellationToken))
         {
-            yield return new SseEvent(item.EventType, item.Data);
+            yield return new SseEvent(item.EventType, item.Data, item.EventId);
         }
     }
 

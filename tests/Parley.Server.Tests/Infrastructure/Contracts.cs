@@ -13,7 +13,10 @@ public sealed record TokenPairBody(string AccessToken, string TokenType, int Exp
 public sealed record BalanceBody(long TokenBalance, long CostPerMessage);
 
 public sealed record ConversationBody(
-    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt);
+    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt,
+    ActiveTurnBody? ActiveTurn);
+
+public sealed record ActiveTurnBody(Guid UserMessageId, DateTimeOffset StartedAt);
 
 public sealed record MessageBody(
     Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,

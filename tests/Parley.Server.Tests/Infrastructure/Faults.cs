@@ -46,3 +46,42 @@ public sealed class UnreachableDataSource : DbDataSource
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection() => throw new InvalidOperationException("The database is unreachable (test fault).");
 }
+
+/// <summary>A bot that streams its <paramref name="chunks"/> one at a time, each only after the test released it with <see cref="Release"/>.</summary>
+/// <param name="chunks">The reply, chunk by chunk.</param>
+public sealed class GatedChatClient(params string[] chunks) : IChatClient
+{
+    private readonly SemaphoreSlim _gate = new(0);
+
+    /// <summary>The whole reply.</summary>
+    public string Reply => string.Concat(chunks);
+
+    /// <summary>Lets <paramref name="count"/> more chunks through.</summary>
+    public void Release(int count) => _gate.Release(count);
+
+    /// <summary>Lets every remaining chunk through.</summary>
+    public void ReleaseAll() => _gate.Release(chunks.Length);
+
+    /// <inheritdoc />
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("The gated bot only streams.");
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var chunk in chunks)
+        {
+            await _gate.WaitAsync(cancellationToken);
+            yield return new ChatResponseUpdate(ChatRole.Assistant, chunk);
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    /// <inheritdoc />
+    public void Dispose() => _gate.Dispose();
+}
