@@ -1,11 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ParleyApp } from './parley-app';
-
-const PASSWORD = 'Parley#2026';
-
-function uniqueUserName(project: string): string {
-  return `e2e_${project}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`.slice(0, 32);
-}
+import { PASSWORD, ParleyApp, uniqueUserName } from './parley-app';
 
 test('register, chat with streaming, keep history, rename, delete, log out and back in', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
@@ -143,9 +137,7 @@ test('shows server field errors on registration and a clear login error', async 
 test('streams the reply as it arrives, and Stop keeps what was generated', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}s`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
 
   // The echo comes back word by word with a pause between chunks (Bot__Echo__ChunkDelayMs in the global setup).
   const text = 'Alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november';
@@ -183,9 +175,7 @@ test('streams the reply as it arrives, and Stop keeps what was generated', async
 test('network loss keeps the typed text, and Retry sends it once', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}n`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   const balance = await app.balance();
 
   const sendRoute = /\/api\/conversations\/[^/]+\/messages$/;
@@ -211,34 +201,10 @@ test('network loss keeps the typed text, and Retry sends it once', async ({ page
   expect(await app.balance()).toBeLessThan(balance);
 });
 
-test('running out of tokens shows a clear message and keeps the text', async ({ page }, testInfo) => {
-  const app = new ParleyApp(page);
-  const userName = uniqueUserName(`${testInfo.project.name}q`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
-
-  // The e2e server gives 1,000 tokens and charges 250 per message: four messages, then 402.
-  for (let i = 1; i <= 4; i++) await app.send(`message ${i}`);
-  expect(await app.balance()).toBe(0);
-  const input = app.byTestId('message-input');
-  await input.fill('one more');
-  await input.press('Enter');
-  const error = app.byTestId('error');
-  await expect(error).toContainText(/out of tokens/i);
-  await expect(input).toHaveValue('one more');
-  await expect(app.messages).toHaveCount(8);
-  await app.screenshot(`${testInfo.project.name}-out-of-tokens`);
-  await error.getByRole('button', { name: 'Dismiss error' }).click();
-  await expect(error).toBeHidden();
-});
-
 test('an expired access token is refreshed; a revoked session goes back to login', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}r`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   await app.send('still here');
   const url = page.url();
 
@@ -269,9 +235,7 @@ test('an expired access token is refreshed; a revoked session goes back to login
 test('auto-scroll follows a streaming reply, but not after the user scrolls up', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}a`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   const list = app.byTestId('messages');
   const distanceFromBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
   const tall = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} line ${i + 1}`).join('\n\n');

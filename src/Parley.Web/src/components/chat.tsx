@@ -7,8 +7,13 @@ import { Messages } from './messages';
 export { PAGE_SIZE } from '../hooks/use-chat';
 
 interface ChatProps extends UseChatOptions {
+  /** The balance cannot pay for one more message: sending is disabled and the notice says why. */
   outOfTokens?: boolean;
+  balance?: number | null;
+  costPerMessage?: number | null;
 }
+
+const format = new Intl.NumberFormat();
 
 /** On phones, focusing the composer would pop up the keyboard over the conversation. */
 const wideScreen = () => typeof window.matchMedia !== 'function' || window.matchMedia('(min-width: 768px)').matches;
@@ -18,7 +23,7 @@ const wideScreen = () => typeof window.matchMedia !== 'function' || window.match
  * streaming of each turn (hooks/use-chat.ts). Mounted per conversation (keyed by the parent); a reply that is
  * still streaming when the user switches away completes in the background.
  */
-export function Chat({ outOfTokens = false, ...options }: ChatProps) {
+export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, ...options }: ChatProps) {
   const { messages, load, reload, hasOlder, loadingOlder, loadOlder, input, setInput, streaming, error, setError, sendCount, send, stop } =
     useChat(options);
 
@@ -66,6 +71,18 @@ export function Chat({ outOfTokens = false, ...options }: ChatProps) {
             action={error.retryable && input.trim() ? { label: 'Retry', onClick: () => void send(input) } : undefined}
           />
         )}
+        {outOfTokens && (
+          <p
+            role="status"
+            data-testid="out-of-tokens"
+            className="mx-auto mb-2 w-full max-w-3xl rounded-xl border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+          >
+            You are out of tokens, so sending is turned off.
+            {costPerMessage !== null && balance !== null &&
+              ` Each message costs ${format.format(costPerMessage)} tokens and your balance is ${format.format(balance)}.`}{' '}
+            Your conversations stay readable.
+          </p>
+        )}
         <MessageInput
           value={input}
           onChange={setInput}
@@ -73,6 +90,7 @@ export function Chat({ outOfTokens = false, ...options }: ChatProps) {
           onStop={stop}
           streaming={streaming}
           disabled={load.kind !== 'ready'}
+          sendDisabled={outOfTokens}
           placeholder={outOfTokens ? 'You are out of tokens' : 'Send a message'}
           autoFocus={wideScreen()}
         />

@@ -8,6 +8,8 @@ interface MessageInputProps {
   onStop: () => void;
   streaming: boolean;
   disabled?: boolean;
+  /** The text can be edited but not sent (e.g. out of tokens). */
+  sendDisabled?: boolean;
   placeholder?: string;
   autoFocus?: boolean;
 }
@@ -22,11 +24,12 @@ export function MessageInput({
   onStop,
   streaming,
   disabled = false,
+  sendDisabled = false,
   placeholder = 'Send a message',
   autoFocus = false,
 }: MessageInputProps) {
   const textareaRef = useRef<HTMLTextAreaElement>(null);
-  const canSend = !streaming && !disabled && value.trim().length > 0;
+  const canSend = !streaming && !disabled && !sendDisabled && value.trim().length > 0;
 
   // Grow with the text up to a limit, then scroll.
   useEffect(() => {

@@ -18,7 +18,8 @@ interface SidebarProps {
   onNew: () => void;
   onSelect: (id: string) => void;
   onRename: (id: string, title: string) => Promise<void>;
-  onDelete: (id: string) => Promise<void>;
+  /** Resolves true when the conversation was deleted. */
+  onDelete: (id: string) => Promise<boolean>;
   onLogout: () => void;
 }
 
@@ -182,28 +183,60 @@ export function Sidebar({
 }: SidebarProps) {
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
+  /** After a delete, focus goes to this conversation's link (the next one, else the previous), or to New chat. */
+  const [focusAfterDelete, setFocusAfterDelete] = useState<{ id: string | null } | null>(null);
   const newButtonRef = useRef<HTMLButtonElement>(null);
+  const asideRef = useRef<HTMLElement>(null);
 
-  // On small screens the sidebar is a drawer: opening it moves focus into it, and Escape closes it.
+  // On small screens the sidebar is a modal drawer: opening it moves focus into it, Tab stays inside (the page
+  // behind it is inert), and Escape closes it.
   useEffect(() => {
     if (!open) return;
     newButtonRef.current?.focus();
     const onKeyDown = (event: globalThis.KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
+      if (event.key === 'Escape' && !event.defaultPrevented) onClose();
+      if (event.key !== 'Tab' || !asideRef.current) return;
+      const focusable = [...asideRef.current.querySelectorAll<HTMLElement>('a[href], button:not(:disabled), input')].filter(
+        (el) => el.offsetParent !== null,
+      );
+      const first = focusable[0];
+      const last = focusable.at(-1);
+      if (!first || !last) return;
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
     };
     window.addEventListener('keydown', onKeyDown);
     return () => window.removeEventListener('keydown', onKeyDown);
   }, [open, onClose]);
 
+  useEffect(() => {
+    if (!focusAfterDelete) return;
+    const link = focusAfterDelete.id
+      ? asideRef.current?.querySelector<HTMLElement>(`[data-conversation-id="${CSS.escape(focusAfterDelete.id)}"] a`)
+      : null;
+    (link ?? newButtonRef.current)?.focus();
+    setFocusAfterDelete(null);
+  }, [focusAfterDelete, conversations]);
+
   async function confirmDelete() {
     if (!confirming) return;
+    const ordered = groupByActivity(conversations).flatMap((group) => group.items);
+    const index = ordered.findIndex((c) => c.id === confirming.id);
+    const neighbour = ordered[index + 1] ?? ordered[index - 1] ?? null;
     setDeleting(true);
+    let deleted = false;
     try {
-      await onDelete(confirming.id);
+      deleted = await onDelete(confirming.id);
     } finally {
       setDeleting(false);
       setConfirming(null);
     }
+    if (deleted) setFocusAfterDelete({ id: neighbour?.id ?? null });
   }
 
   function handleListScroll(event: UIEvent<HTMLElement>) {
@@ -217,10 +250,13 @@ export function Sidebar({
         <div className="fixed inset-0 z-30 bg-zinc-950/30 md:hidden" onClick={onClose} aria-hidden="true" />
       )}
       <aside
+        ref={asideRef}
         id="sidebar"
         aria-label="Conversations"
-        className={`fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col border-r border-zinc-200 bg-zinc-50 transition-[translate,visibility] duration-200 md:static md:z-auto md:w-64 md:max-w-none md:translate-x-0 lg:w-72 ${
-          open ? 'visible translate-x-0' : 'max-md:invisible max-md:-translate-x-full'
+        {...(open ? { role: 'dialog', 'aria-modal': true } : {})}
+        className={`fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col border-r border-zinc-200 bg-zinc-50 duration-200 md:static md:z-auto md:w-64 md:max-w-none md:translate-x-0 lg:w-72 ${
+          // Opening shows the drawer at once (so it can take focus); closing keeps it visible while it slides out.
+          open ? 'visible translate-x-0 transition-[translate]' : 'transition-[translate,visibility] max-md:invisible max-md:-translate-x-full'
         }`}
       >
         <div className="flex h-14 shrink-0 items-center gap-2 px-3">
@@ -253,7 +289,9 @@ export function Sidebar({
             </div>
           )}
           {status === 'ready' && conversations.length === 0 && (
-            <p className="px-2.5 py-2 text-sm text-zinc-500">No conversations yet.</p>
+            <p className="px-2.5 py-2 text-sm text-zinc-500" data-testid="conversations-empty">
+              No conversations yet.
+            </p>
           )}
           {groupByActivity(conversations).map((group) => (
             <section key={group.label} className="mt-3 first:mt-1">

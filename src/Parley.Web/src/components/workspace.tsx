@@ -103,10 +103,24 @@ export function Workspace() {
   }, []);
 
   const toggleRef = useRef<HTMLButtonElement>(null);
+  const restoreFocusRef = useRef(false);
   const closeSidebar = useCallback(() => {
+    restoreFocusRef.current = true;
     setSidebarOpen(false);
-    // Focus goes back to the toggle that opened the drawer (when it is shown: narrow screens).
+  }, []);
+  // Focus goes back to the toggle that opened the drawer once the page behind it is no longer inert.
+  useEffect(() => {
+    if (sidebarOpen || !restoreFocusRef.current) return;
+    restoreFocusRef.current = false;
     if (toggleRef.current?.offsetParent) toggleRef.current.focus();
+  }, [sidebarOpen]);
+  // The drawer exists on narrow screens only: widening the window closes it (and so un-inerts the page).
+  useEffect(() => {
+    if (typeof window.matchMedia !== 'function') return;
+    const wide = window.matchMedia('(min-width: 768px)');
+    const onChange = () => wide.matches && setSidebarOpen(false);
+    wide.addEventListener('change', onChange);
+    return () => wide.removeEventListener('change', onChange);
   }, []);
 
   const select = useCallback((id: string) => {
@@ -131,8 +145,10 @@ export function Workspace() {
         await api.deleteConversation(id);
         remove(id);
         if (id === conversationId) navigate('/', { replace: true });
+        return true;
       } catch (caught) {
         setError(`Could not delete the conversation. ${describeError(caught)}`);
+        return false;
       }
     },
     [api, conversationId, remove],
@@ -162,7 +178,7 @@ export function Workspace() {
         onDelete={deleteConversation}
         onLogout={logout}
       />
-      <main className="flex min-w-0 flex-1 flex-col">
+      <main className="flex min-w-0 flex-1 flex-col" inert={sidebarOpen}>
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
           <button
             ref={toggleRef}
@@ -201,6 +217,8 @@ export function Workspace() {
           onBalance={setBalance}
           onRefreshBalance={refreshBalance}
           outOfTokens={balance !== null && costPerMessage !== null && balance < costPerMessage}
+          balance={balance}
+          costPerMessage={costPerMessage}
         />
       </main>
     </div>

@@ -25,7 +25,24 @@ export interface ChatError {
 
 export type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'not-found' } | { kind: 'error'; message: string };
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Re-reads of a conversation after a failure: the waits double from 250 ms up to 8 s (about a minute in all). */
+const RECOVERY_ATTEMPTS = 12;
+const MAX_RECOVERY_WAIT_MS = 8_000;
+
+/** Waits `ms`, or less when the browser comes back online or `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener('online', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('online', done);
+    signal?.addEventListener('abort', done);
+  });
+}
 
 /**
  * The state of one conversation, like ai-chatbot's useChat: its messages (newest page first, older pages on
@@ -101,15 +118,29 @@ export function useChat({
       });
   }, [api, olderCursor]);
 
-  /** Replaces what is shown with the stored state of the latest page (after a stop or a failure). */
+  /**
+   * Replaces what is shown with the stored state of the latest page (after a stop or a failure). While the server is
+   * unreachable it tries again with backoff (sooner when the browser comes back online); while the last reply is still
+   * pending it waits for the server to settle it. Resolves true once a settled state is shown.
+   */
   const showStoredState = useCallback(
-    async (id: string) => {
-      for (let attempt = 0; attempt < 6; attempt++) {
+    async (id: string, signal?: AbortSignal): Promise<boolean> => {
+      let wait = 250;
+      for (let attempt = 0; attempt < RECOVERY_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+          await pause(wait, signal);
+          wait = Math.min(wait * 2, MAX_RECOVERY_WAIT_MS);
+        }
+        if (signal?.aborted) return false;
         let page;
         try {
           page = await api.listMessages(id, { from: 'end', limit: PAGE_SIZE });
-        } catch {
-          return; // Offline: keep what is shown; the error banner already says what happened.
+        } catch (caught) {
+          // Unreachable or busy: try again. Any other answer (404, session over) will not change by waiting.
+          if (caught instanceof NetworkError || (caught instanceof ApiError && (caught.status >= 500 || caught.status === 429))) {
+            continue;
+          }
+          return false;
         }
         const items = page.items;
         const first = items[0];
@@ -118,12 +149,33 @@ export function useChat({
           first !== undefined && messagesRef.current.some((m) => !isLocalMessage(m) && m.sequence < first.sequence);
         if (!olderShown) setOlderCursor(page.nextCursor);
         setMessages((current) => mergeMessages(current, items));
-        // The server finalises a stopped reply a moment after the connection closes.
-        if (items.at(-1)?.status !== 'pending') return;
-        await delay(250 * (attempt + 1));
+        // The server finalises a stopped or cut-off reply a moment after the connection closes.
+        if (items.at(-1)?.status !== 'pending') return true;
       }
+      return false;
     },
     [api],
+  );
+
+  /**
+   * Deletes a conversation created for a first turn the server did not accept, if it is still empty (a request lost
+   * on the way back may have been stored: then it stays, and a retry with the same clientMessageId finds it).
+   */
+  const discard = useCallback(
+    async (id: string) => {
+      try {
+        const page = await api.listMessages(id, { from: 'end', limit: 1 });
+        if (page.items.length > 0) {
+          onConversationCreated(await api.getConversation(id));
+          return;
+        }
+        await api.deleteConversation(id);
+        if (conversationIdRef.current === id) conversationIdRef.current = null;
+      } catch {
+        // Unreachable: keep the id, so a retry of the same text (same clientMessageId) goes to the same conversation.
+      }
+    },
+    [api, onConversationCreated],
   );
 
   const send = useCallback(
@@ -160,15 +212,17 @@ export function useChat({
       setMessages((current) => [...current, placeholder(userKey, 'user'), placeholder(draftKey, 'assistant')]);
 
       let id = conversationIdRef.current;
+      // A new chat's conversation is created for its first turn, announced (sidebar, URL) only once the server
+      // accepted that turn, and deleted again when the server refused it: a failed first send leaves nothing behind.
+      let created: Conversation | null = null;
       let accepted = false;
       let completed = false;
       let failure: ProblemDetails | null = null;
       try {
         if (!id) {
-          const conversation = await api.createConversation();
-          id = conversation.id;
+          created = await api.createConversation();
+          id = created.id;
           conversationIdRef.current = id;
-          onConversationCreated(conversation);
         }
         const events = await api.streamMessage(id, content, clientMessageId, controller.signal);
         for await (const event of events) {
@@ -176,6 +230,7 @@ export function useChat({
             case 'user':
               accepted = true;
               attemptRef.current = null;
+              if (created) onConversationCreated(created);
               replace(userKey, event.userMessage);
               onBalance(event.tokenBalance);
               onActivity(id);
@@ -229,27 +284,36 @@ export function useChat({
           } else if (caught instanceof ApiError && caught.status === 402) {
             onRefreshBalance();
           }
+        } else if (id && (caught instanceof NetworkError || caught instanceof TypeError)) {
+          // The connection dropped after the server accepted the turn: the server goes on and stores the reply.
+          // Re-read the conversation until it is reachable again and show what it stored.
+          setError({ message: 'The connection was lost while the reply was streaming. Reconnecting…' });
+          const recovery = new AbortController();
+          controllerRef.current = recovery;
+          if (await showStoredState(id, recovery.signal)) {
+            setError(null);
+          } else {
+            updateDraft((draft) => ({ ...draft, status: 'failed' }));
+            setError({
+              message: 'The connection was lost while the reply was streaming. Your message was saved; reload to see the reply.',
+            });
+          }
         } else {
-          setError({
-            message:
-              caught instanceof NetworkError || caught instanceof TypeError
-                ? 'The connection was lost while the reply was streaming. Your message was saved.'
-                : describeError(caught),
-          });
+          setError({ message: describeError(caught) });
           updateDraft((draft) => ({ ...draft, status: 'failed' }));
           if (id) await showStoredState(id);
         }
       } finally {
         controllerRef.current = null;
+        if (created && !accepted) await discard(created.id);
         setStreaming(false);
-        if (id) onActivity(id);
+        if (id && (!created || accepted)) onActivity(id);
       }
     },
-    [api, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
+    [api, discard, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
   );
 
   const stop = useCallback(() => controllerRef.current?.abort(), []);
-
 
   const reload = useCallback(() => setReloadCount((n) => n + 1), []);
 
