@@ -34,6 +34,7 @@ builder.Services.AddParleyRateLimiting(builder.Configuration);
 builder.Services.AddParleyEngine(builder.Configuration);
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
+builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
@@ -42,8 +43,7 @@ app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseSecurityHeaders();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+app.UseParleyStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
@@ -65,7 +65,7 @@ app.MapChat();
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.
 var consumesJson = new AcceptsMetadata(["application/json"]);
 app.MapFallback("/api/{**path}", () => Problems.NotFound("endpoint")).WithMetadata(consumesJson);
-app.MapFallbackToFile("index.html").WithMetadata(consumesJson);
+app.MapFallbackToFile("index.html", StaticFiles.Options).WithMetadata(consumesJson);
 
 app.Run();
 
