@@ -17,14 +17,9 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
     await expect(page.locator('[data-rule="lower"]')).toHaveAttribute('data-met', 'true');
     await page.getByRole('button', { name: 'Log in' }).click();
     await app.register(userName, PASSWORD, `${userName}@example.com`);
-    // Registration leads to the login form with the user name filled in.
-    await expect(app.byTestId('login-username')).toHaveValue(userName);
-  });
-
-  await test.step('log in', async () => {
-    await app.byTestId('login-password').fill(PASSWORD);
-    await app.byTestId('login-submit').click();
+    // Registering signs the new user in: the empty chat with example prompts.
     await expect(app.byTestId('token-balance')).toHaveText(/\d/);
+    await expect(app.byTestId('example-prompt')).toHaveCount(4);
   });
 
   const startBalance = await app.balance();
@@ -117,9 +112,8 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
 test('shows server field errors on registration and a clear login error', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}x`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await expect(app.byTestId('login-username')).toHaveValue(userName);
+  await app.signUp(userName);
+  await app.logout();
 
   // Same name again: the server's 409 is shown next to the user name field.
   await app.register(userName, PASSWORD);

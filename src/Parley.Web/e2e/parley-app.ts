@@ -67,7 +67,7 @@ export class ParleyApp {
   async signUp(userName: string, password = PASSWORD) {
     await this.goto('/');
     await this.register(userName, password);
-    await this.login(userName, password);
+    await expect(this.byTestId('token-balance')).toHaveText(/\d/);
   }
 
   async login(userName: string, password: string) {
@@ -116,6 +116,7 @@ export class ParleyApp {
    */
   async send(text: string): Promise<string> {
     const input = this.byTestId('message-input');
+    await expect(input).toBeEnabled();
     await input.click();
     const lines = text.split('\n');
     for (const [i, line] of lines.entries()) {

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useChat, type UseChatOptions } from '../hooks/use-chat';
 import { navigate } from '../lib/router';
 import { ErrorBanner } from './error-banner';
@@ -24,8 +25,35 @@ const wideScreen = () => typeof window.matchMedia !== 'function' || window.match
  * still streaming when the user switches away completes in the background.
  */
 export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, ...options }: ChatProps) {
-  const { messages, load, reload, hasOlder, loadingOlder, loadOlder, input, setInput, streaming, error, setError, sendCount, send, stop } =
-    useChat(options);
+  const {
+    messages,
+    load,
+    reload,
+    hasOlder,
+    loadingOlder,
+    loadOlder,
+    input,
+    setInput,
+    streaming,
+    error,
+    setError,
+    announcement,
+    sendCount,
+    send,
+    stop,
+  } = useChat(options);
+
+  // Escape stops a running reply (unless a dialog or the drawer is open: Escape closes those first).
+  useEffect(() => {
+    if (!streaming) return;
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('[aria-modal="true"]')) return;
+      event.preventDefault();
+      stop();
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, [streaming, stop]);
 
   if (load.kind === 'not-found') {
     return (
@@ -60,8 +88,12 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
           loadingOlder={loadingOlder}
           onLoadOlder={loadOlder}
           sendCount={sendCount}
+          onExample={(prompt) => (outOfTokens ? setInput(prompt) : void send(prompt))}
         />
       )}
+      <div className="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="reply-announcement">
+        {announcement}
+      </div>
       <div className="shrink-0 bg-white px-3 pt-2 pb-3 sm:px-6 sm:pb-4">
         {error && (
           <ErrorBanner

@@ -72,7 +72,7 @@ export function MessageInput({
           disabled={disabled}
           autoFocus={autoFocus}
           aria-describedby="message-input-hint"
-          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-400 disabled:cursor-not-allowed"
+          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 max-md:py-2.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-400 disabled:cursor-not-allowed"
         />
         {streaming ? (
           <button
@@ -80,7 +80,7 @@ export function MessageInput({
             onClick={onStop}
             data-testid="stop"
             aria-label="Stop generating"
-            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
+            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 max-md:size-11 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
           >
             <StopIcon />
           </button>
@@ -90,7 +90,7 @@ export function MessageInput({
             data-testid="send"
             aria-label="Send message"
             disabled={!canSend}
-            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900 disabled:bg-zinc-200 disabled:text-zinc-400"
+            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 max-md:size-11 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900 disabled:bg-zinc-200 disabled:text-zinc-400"
           >
             <SendIcon />
           </button>

@@ -26,7 +26,8 @@ describe('Message', () => {
     const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
     const article = screen.getByTestId('message');
     expect(article).toHaveAttribute('data-role', 'assistant');
-    expect(await screen.findByRole('heading', { level: 1, name: 'Title' })).toBeInTheDocument();
+    // Headings sit under the page's h1: # Title is an h3.
+    expect(await screen.findByRole('heading', { level: 3, name: 'Title' })).toBeInTheDocument();
     expect(container.querySelector('strong')).toHaveTextContent('bold');
     expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(['one', 'two']);
     expect(screen.getByRole('table')).toHaveTextContent('ab12');

@@ -1,7 +1,9 @@
 import { Suspense, lazy, memo } from 'react';
+import { copyText } from '../lib/clipboard';
 import { isLocalMessage } from '../lib/messages';
+import { showToast } from '../lib/toast';
 import type { Message as MessageModel } from '../lib/types';
-import { LogoIcon } from './icons';
+import { CopyIcon, LogoIcon } from './icons';
 
 // The markdown renderer is most of the bundle: it loads in its own chunk, so the login screen does not wait for it.
 export const loadMarkdown = () => import('./markdown');
@@ -23,6 +25,36 @@ function Typing() {
   );
 }
 
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Copy and the time sent, under a stored message: shown on hover or keyboard focus (always on touch screens). */
+function MessageActions({ message, align }: { message: MessageModel; align: 'start' | 'end' }) {
+  if (isLocalMessage(message) || message.status === 'pending') return null;
+  const date = new Date(message.createdAt);
+  const valid = !Number.isNaN(date.getTime());
+  return (
+    <div
+      className={`message-actions mt-1 flex items-center gap-1 text-xs text-zinc-500 ${align === 'end' ? 'justify-end' : ''}`}
+    >
+      {valid && (
+        <time dateTime={message.createdAt} title={dateTimeFormat.format(date)} data-testid="message-time" className="px-1">
+          {timeFormat.format(date)}
+        </time>
+      )}
+      <button
+        type="button"
+        className="icon-button size-7"
+        aria-label={message.role === 'user' ? 'Copy your message' : 'Copy reply'}
+        data-testid="copy-message"
+        onClick={() => void copyText(message.content).then((ok) => showToast(ok ? 'Copied to clipboard' : 'Could not copy'))}
+      >
+        <CopyIcon width={15} height={15} />
+      </button>
+    </div>
+  );
+}
+
 /** One message: user text as plain text (whitespace kept), assistant text as sanitized markdown. */
 export const Message = memo(function Message({ message }: { message: MessageModel }) {
   if (message.role === 'user') {
@@ -32,13 +64,14 @@ export const Message = memo(function Message({ message }: { message: MessageMode
         data-testid="message"
         data-role="user"
         data-status={message.status}
-        className="flex justify-end"
+        className="group flex flex-col items-end"
       >
         <div
           className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
         >
           {message.content}
         </div>
+        <MessageActions message={message} align="end" />
       </article>
     );
   }
@@ -49,7 +82,7 @@ export const Message = memo(function Message({ message }: { message: MessageMode
       data-testid="message"
       data-role="assistant"
       data-status={message.status}
-      className="flex gap-3"
+      className="group flex gap-3"
     >
       <div className="mt-0.5 shrink-0 text-zinc-900">
         <LogoIcon width={24} height={24} />
@@ -63,6 +96,7 @@ export const Message = memo(function Message({ message }: { message: MessageMode
           </Suspense>
         )}
         <StatusNote status={message.status} />
+        <MessageActions message={message} align="start" />
       </div>
     </article>
   );

@@ -60,7 +60,6 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
     const email = values.email.trim();
     try {
       await api.register({ userName, password: values.password, ...(email ? { email } : {}) });
-      onRegistered(userName);
     } catch (caught) {
       if (caught instanceof ApiError) {
         const fields: Partial<Record<Field, string[]>> = {
@@ -75,6 +74,13 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
         setServerError(caught);
       }
       setSubmitting(false);
+      return;
+    }
+    try {
+      // Registering signs the new user in: the app switches to the chat.
+      await api.login(userName, values.password);
+    } catch {
+      onRegistered(userName);
     }
   }
 

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type 
 import { conversationPath } from '../lib/router';
 import type { Conversation } from '../lib/types';
 import { ConfirmDialog } from './confirm-dialog';
+import { ThemePicker } from './theme-picker';
 import { CloseIcon, LogoIcon, LogoutIcon, PencilIcon, PlusIcon, TrashIcon } from './icons';
 
 interface SidebarProps {
@@ -126,7 +127,7 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-24! outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
               selected ? 'pr-16' : 'pr-2.5'
             }`}
             data-testid="conversation-link"
@@ -247,7 +248,7 @@ export function Sidebar({
   return (
     <>
       {open && (
-        <div className="fixed inset-0 z-30 bg-zinc-950/30 md:hidden" onClick={onClose} aria-hidden="true" />
+        <div className="fixed inset-0 z-30 bg-black/40 md:hidden" onClick={onClose} aria-hidden="true" />
       )}
       <aside
         ref={asideRef}
@@ -272,7 +273,7 @@ export function Sidebar({
             type="button"
             onClick={onNew}
             data-testid="new-conversation"
-            className="btn-secondary flex h-10 w-full items-center justify-start gap-2 px-3"
+            className="btn-secondary flex h-10 w-full items-center justify-start gap-2 px-3 max-md:h-11"
           >
             <PlusIcon width={16} height={16} />
             New chat
@@ -316,7 +317,10 @@ export function Sidebar({
             </button>
           )}
         </nav>
-        <div className="flex shrink-0 items-center gap-2 border-t border-zinc-200 px-3 py-2.5">
+        <div className="shrink-0 border-t border-zinc-200 px-3 pt-2.5">
+          <ThemePicker />
+        </div>
+        <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">
           <span
             aria-hidden="true"
             className="flex size-8 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-xs font-semibold text-white uppercase"

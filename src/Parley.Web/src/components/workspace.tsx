@@ -10,6 +10,8 @@ import { ErrorBanner } from './error-banner';
 import { MenuIcon } from './icons';
 import { Sidebar, displayTitle } from './sidebar';
 import { TokenBalance } from './token-balance';
+import { Toaster } from './toaster';
+import { showToast } from '../lib/toast';
 
 /** The signed-in app: sidebar, header with the token balance, and the selected conversation. */
 export function Workspace() {
@@ -123,6 +125,33 @@ export function Workspace() {
     return () => wide.removeEventListener('change', onChange);
   }, []);
 
+  // Keyboard shortcuts: Ctrl/Cmd+K goes to the conversation list, Ctrl/Cmd+Shift+O starts a new chat.
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      if (key === 'k' && !event.shiftKey) {
+        event.preventDefault();
+        if (toggleRef.current?.offsetParent) {
+          setSidebarOpen(true); // the drawer focuses its first control
+          return;
+        }
+        const sidebar = document.getElementById('sidebar');
+        const target =
+          sidebar?.querySelector<HTMLElement>('[aria-current="page"]') ??
+          sidebar?.querySelector<HTMLElement>('[data-testid="conversation-link"]') ??
+          sidebar?.querySelector<HTMLElement>('[data-testid="new-conversation"]');
+        target?.focus();
+      } else if (key === 'o' && event.shiftKey) {
+        event.preventDefault();
+        startNewChat();
+        requestAnimationFrame(() => document.getElementById('message-input')?.focus());
+      }
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, [startNewChat]);
+
   const select = useCallback((id: string) => {
     navigate(conversationPath(id));
     setSidebarOpen(false);
@@ -145,6 +174,7 @@ export function Workspace() {
         await api.deleteConversation(id);
         remove(id);
         if (id === conversationId) navigate('/', { replace: true });
+        showToast('Conversation deleted');
         return true;
       } catch (caught) {
         setError(`Could not delete the conversation. ${describeError(caught)}`);
@@ -161,6 +191,16 @@ export function Workspace() {
 
   return (
     <div className="flex h-dvh overflow-hidden bg-white">
+      <a
+        href="#message-input"
+        className="skip-link"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('message-input')?.focus();
+        }}
+      >
+        Skip to message box
+      </a>
       <Sidebar
         conversations={conversations.items}
         status={conversations.status}
@@ -221,6 +261,7 @@ export function Workspace() {
           costPerMessage={costPerMessage}
         />
       </main>
+      <Toaster />
     </div>
   );
 }

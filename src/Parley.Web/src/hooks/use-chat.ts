@@ -70,6 +70,8 @@ export function useChat({
   const [input, setInput] = useState('');
   const [streaming, setStreaming] = useState(false);
   const [error, setError] = useState<ChatError | null>(null);
+  /** What a screen reader announces once a reply is complete (the streamed words are not read one by one). */
+  const [announcement, setAnnouncement] = useState('');
   const [sendCount, setSendCount] = useState(0);
   const controllerRef = useRef<AbortController | null>(null);
   /** The last send attempt not yet accepted: resending the same text reuses its clientMessageId. */
@@ -241,6 +243,7 @@ export function useChat({
             case 'assistant':
               completed = true;
               replace(draftKey, event.assistantMessage);
+              setAnnouncement(`Reply: ${event.assistantMessage.content}`);
               onBalance(event.tokenBalance);
               break;
             case 'error':
@@ -329,6 +332,7 @@ export function useChat({
     streaming,
     error,
     setError,
+    announcement,
     sendCount,
     send,
     stop,
