@@ -222,6 +222,7 @@ test('an expired access token is refreshed; a revoked session goes back to login
   });
   await page.reload();
   await expect(app.byTestId('login-username')).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText('Your session has expired. Log in again to continue.');
   await app.login(userName, PASSWORD);
   await expect(app.messagesByRole('assistant')).toHaveText(['still here']);
 });

@@ -51,10 +51,10 @@ test('a code block has a language header, highlighting and a Copy button; a mess
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
 
   await reply.hover();
-  await reply.getByTestId('copy-message').click();
+  await app.byTestId('copy-message').last().click();
   await expect(app.byTestId('toast')).toHaveText('Copied to clipboard');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`Here:\n\n\`\`\`ts\n${code}\n\`\`\``);
-  await expect(reply.getByTestId('message-time')).toBeVisible();
+  await expect(app.byTestId('message-time').last()).toBeVisible();
 });
 
 test('keyboard: skip link, Ctrl+K, Ctrl+Shift+O and Escape to stop', async ({ page }, testInfo) => {

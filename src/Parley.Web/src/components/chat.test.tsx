@@ -28,12 +28,7 @@ function setup(handler: Handler, conversationId: string | null = 'c1') {
 }
 
 const messages = () => screen.queryAllByTestId('message');
-/** A message's text without its actions (copy button, time). */
-const textOf = (m: HTMLElement) => {
-  const copy = m.cloneNode(true) as HTMLElement;
-  copy.querySelectorAll('.message-actions').forEach((el) => el.remove());
-  return copy.textContent;
-};
+const textOf = (m: HTMLElement) => m.textContent;
 const texts = () => messages().map((m) => `${m.dataset.role}:${m.dataset.status}:${textOf(m)}`);
 
 describe('Chat', () => {

@@ -28,7 +28,7 @@ function Typing() {
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
-/** Copy and the time sent, under a stored message: shown on hover or keyboard focus (always on touch screens). */
+/** Copy and the time sent, under a stored message (outside its article, so the message's text is its content only): shown on hover or keyboard focus (always on touch screens). */
 function MessageActions({ message, align }: { message: MessageModel; align: 'start' | 'end' }) {
   if (isLocalMessage(message) || message.status === 'pending') return null;
   const date = new Date(message.createdAt);
@@ -59,45 +59,51 @@ function MessageActions({ message, align }: { message: MessageModel; align: 'sta
 export const Message = memo(function Message({ message }: { message: MessageModel }) {
   if (message.role === 'user') {
     return (
-      <article
-        aria-label="Your message"
-        data-testid="message"
-        data-role="user"
-        data-status={message.status}
-        className="group flex flex-col items-end"
-      >
-        <div
-          className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
+      <div className="group">
+        <article
+          aria-label="Your message"
+          data-testid="message"
+          data-role="user"
+          data-status={message.status}
+          className="flex justify-end"
         >
-          {message.content}
-        </div>
+          <div
+            className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
+          >
+            {message.content}
+          </div>
+        </article>
         <MessageActions message={message} align="end" />
-      </article>
+      </div>
     );
   }
   const waiting = message.status === 'pending' && message.content === '';
   return (
-    <article
-      aria-label="Assistant message"
-      data-testid="message"
-      data-role="assistant"
-      data-status={message.status}
-      className="group flex gap-3"
-    >
-      <div className="mt-0.5 shrink-0 text-zinc-900">
-        <LogoIcon width={24} height={24} />
-      </div>
-      <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
-        {waiting ? (
-          <Typing />
-        ) : (
-          <Suspense fallback={<div className="whitespace-pre-wrap">{message.content}</div>}>
-            <Markdown>{message.content}</Markdown>
-          </Suspense>
-        )}
-        <StatusNote status={message.status} />
+    <div className="group">
+      <article
+        aria-label="Assistant message"
+        data-testid="message"
+        data-role="assistant"
+        data-status={message.status}
+        className="flex gap-3"
+      >
+        <div className="mt-0.5 shrink-0 text-zinc-900">
+          <LogoIcon width={24} height={24} />
+        </div>
+        <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
+          {waiting ? (
+            <Typing />
+          ) : (
+            <Suspense fallback={<div className="whitespace-pre-wrap">{message.content}</div>}>
+              <Markdown>{message.content}</Markdown>
+            </Suspense>
+          )}
+          <StatusNote status={message.status} />
+        </div>
+      </article>
+      <div className="pl-9">
         <MessageActions message={message} align="start" />
       </div>
-    </article>
+    </div>
   );
 });
