@@ -193,7 +193,16 @@ export function Sidebar({
   // behind it is inert), and Escape closes it.
   useEffect(() => {
     if (!open) return;
-    newButtonRef.current?.focus();
+    // The drawer can become focusable a few frames after it opens (its visibility transition): keep trying for a
+    // moment, until focus is inside it.
+    let frame = 0;
+    let tries = 0;
+    const focusIn = () => {
+      if (asideRef.current?.contains(document.activeElement)) return;
+      newButtonRef.current?.focus();
+      if (++tries < 30) frame = requestAnimationFrame(focusIn);
+    };
+    focusIn();
     const onKeyDown = (event: globalThis.KeyboardEvent) => {
       if (event.key === 'Escape' && !event.defaultPrevented) onClose();
       if (event.key !== 'Tab' || !asideRef.current) return;
@@ -212,7 +221,10 @@ export function Sidebar({
       }
     };
     window.addEventListener('keydown', onKeyDown);
-    return () => window.removeEventListener('keydown', onKeyDown);
+    return () => {
+      cancelAnimationFrame(frame);
+      window.removeEventListener('keydown', onKeyDown);
+    };
   }, [open, onClose]);
 
   useEffect(() => {
