@@ -72,7 +72,7 @@ export function MessageInput({
           disabled={disabled}
           autoFocus={autoFocus}
           aria-describedby="message-input-hint"
-          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 max-md:py-2.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-400 disabled:cursor-not-allowed"
+          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 max-md:py-2.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-500 disabled:cursor-not-allowed"
         />
         {streaming ? (
           <button
@@ -96,7 +96,7 @@ export function MessageInput({
           </button>
         )}
       </div>
-      <p id="message-input-hint" className="mt-1.5 hidden text-center text-xs text-zinc-400 sm:block">
+      <p id="message-input-hint" className="mt-1.5 hidden text-center text-xs text-zinc-500 sm:block">
         Enter to send · Shift+Enter for a new line
       </p>
     </form>
