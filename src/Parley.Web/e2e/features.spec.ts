@@ -8,7 +8,14 @@ const bodyBackground = (app: ParleyApp) => app.page.evaluate(() => getComputedSt
 test('dark mode follows the system, and a Light / Dark / System choice persists', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   await page.emulateMedia({ colorScheme: 'dark' });
+  // No white flash: the stylesheet alone (before any script runs) follows the system.
+  const scripts = /\/assets\/.*\.js$/;
+  await page.route(scripts, (route) => route.abort());
   await app.goto('/');
+  expect(await bodyBackground(app)).toBe('rgb(30, 30, 33)');
+  await page.unroute(scripts);
+  await app.goto('/');
+  await expect(app.byTestId('login-username')).toBeVisible();
   await expect.poll(() => bodyBackground(app)).toBe('rgb(30, 30, 33)');
   await page.emulateMedia({ colorScheme: 'light' });
   await expect.poll(() => bodyBackground(app)).toBe('rgb(255, 255, 255)');

@@ -21,11 +21,14 @@ function systemPrefersDark(): boolean {
   return typeof window.matchMedia === 'function' && window.matchMedia('(prefers-color-scheme: dark)').matches;
 }
 
-/** Puts the `dark` class (which index.css turns into the dark palette) on <html> when the theme resolves to dark. */
+/**
+ * Puts `dark` or `light` on <html>: index.css sets `color-scheme` from it, and the palette follows (light-dark()).
+ * Before this runs the page already follows the system, so a dark system never sees a white flash.
+ */
 function apply(): void {
   const dark = current === 'dark' || (current === 'system' && systemPrefersDark());
   document.documentElement.classList.toggle('dark', dark);
-  document.documentElement.style.colorScheme = dark ? 'dark' : 'light';
+  document.documentElement.classList.toggle('light', !dark);
 }
 
 export function setTheme(theme: Theme): void {
