@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
 using Parley.Server.Conversations;
@@ -13,24 +12,21 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls("http://localhost:5080");
 }
 
-// Behind a reverse proxy (deploy/nginx): client IPs (for the per-IP rate limit) come from X-Forwarded-For, trusted
-// from loopback proxies by default; add others under ForwardedHeaders:KnownProxies.
-builder.Services.Configure<ForwardedHeadersOptions>(options =>
-{
-    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-    foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-    {
-        options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
-    }
-});
+// Behind a reverse proxy (deploy/nginx, deploy/k8s): client IPs (for the per-IP rate limit) come from X-Forwarded-For,
+// trusted from loopback and ForwardedHeaders:KnownProxies / KnownNetworks.
+builder.Services.AddParleyForwardedHeaders();
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
-builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ParleyJsonContext.Default));
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.TypeInfoResolverChain.Insert(0, ParleyJsonContext.Default);
+    options.SerializerOptions.Converters.Add(new TextWithoutNulConverter());
+});
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
 builder.Services.AddParleyAuthentication();
-builder.Services.AddParleyRateLimiting(builder.Configuration);
+builder.Services.AddParleyRateLimiting();
 builder.Services.AddParleyEngine(builder.Configuration);
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
@@ -39,21 +35,16 @@ builder.Services.AddParleyStaticFiles();
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
 
+app.UseSecurityHeaders();
 app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseSecurityHeaders();
 app.UseParleyStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
 
-app.MapOpenApi();
-app.UseSwaggerUI(options =>
-{
-    options.SwaggerEndpoint("/openapi/v1.json", "Parley v1");
-    options.RoutePrefix = "swagger";
-});
+app.MapParleyOpenApi();
 app.MapParleyHealthChecks();
 app.MapDiagnostics();
 app.MapAccounts();

@@ -119,6 +119,26 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
         Assert.Contains("exited", failure.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("RateLimits:AuthPerMinute", "0")]
+    [InlineData("RateLimits:MessagesPerMinute", "-1")]
+    [InlineData("Jwt:RefreshReuseGraceSeconds", "-1")]
+    [InlineData("Engine:MailboxCapacity", "0")]
+    [InlineData("Quota:CostPerMessage", "-5")]
+    [InlineData("ForwardedHeaders:KnownProxies:0", "not-an-address")]
+    public async Task AnOutOfRangeSettingStopsTheServerAtStartNamingTheKey(string key, string value)
+    {
+        var database = await Fixture.CreateDatabaseAsync();
+        var environment = Environment(database);
+        environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel));
+
+        Assert.Contains("exited", failure.Message, StringComparison.Ordinal);
+        var named = key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key; // a list setting is named without its index
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Sends turns to one conversation until the server is gone, remembering what was acknowledged.</summary>
     private sealed record Writer(HttpClient Client, Guid ConversationId, bool Streaming)
     {

@@ -12,9 +12,9 @@ namespace Parley.Server.Accounts;
 
 /// <summary>Body of <c>POST /api/auth/register</c>.</summary>
 /// <param name="UserName">3–32 characters of <c>[A-Za-z0-9_.-]</c>, unique (case-insensitive).</param>
-/// <param name="Email">Optional; unique when given.</param>
 /// <param name="Password">At least 8 characters with an upper-case letter, a lower-case letter, a digit and a symbol.</param>
-public sealed record RegisterRequest(string? UserName, string? Email, string? Password);
+/// <param name="Email">Optional; unique when given.</param>
+public sealed record RegisterRequest(string? UserName, string? Password, string? Email = null);
 
 /// <summary>Body of <c>POST /api/auth/login</c>.</summary>
 /// <param name="UserName">The user name, or the email address.</param>
@@ -50,13 +50,20 @@ public static partial class AccountsApi
     public static RouteGroupBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/auth").WithTags("Accounts");
+        // Token responses must not be stored by any cache (RFC 6749 §5.1); nothing else here should be either.
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var headers = context.HttpContext.Response.Headers;
+            headers.CacheControl = "no-store";
+            headers.Pragma = "no-cache";
+            return await next(context);
+        });
         group.MapPost("/register", Register).WithName("Register").RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Create an account with the initial token balance.")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/login", Login).WithName("Login").RequireRateLimiting(RateLimitPolicy)
-            .WithSummary("Exchange a user name (or email) and password for an access token and a refresh token.")
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status423Locked)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .WithSummary("Exchange a user name (or email) and password for an access token and a refresh token. After 5 failures logins with that name answer 429 (Retry-After) for 5 minutes.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/refresh", Refresh).WithName("Refresh").RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Rotate a refresh token: returns a new pair and revokes the old token. Reusing a revoked token revokes its whole session.")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -152,9 +159,13 @@ public static partial class AccountsApi
         return TypedResults.Created($"/api/users/me", UserDto.From(account));
     }
 
-    /// <summary>Logs in. 200 with a token pair; 401 on a wrong name or password; 423 while locked out (5 failures lock for 5 minutes).</summary>
+    /// <summary>
+    /// Logs in. 200 with a token pair; 401 on a wrong name or password; 429 with <c>Retry-After</c> while logins are
+    /// locked out (5 failures lock for 5 minutes) — the same for a name that has no account (<see cref="LoginLockout"/>).
+    /// </summary>
     public static async Task<Results<Ok<TokenPair>, ValidationProblem, ProblemHttpResult>> Login(
-        LoginRequest body, UserManager<User> users, ParleyDbContext db, TokenService tokens, TimeProvider time, CancellationToken cancellationToken)
+        LoginRequest body, UserManager<User> users, LoginLockout lockout, ParleyDbContext db, TokenService tokens, TimeProvider time,
+        HttpContext http, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(body.UserName) || string.IsNullOrEmpty(body.Password))
         {
@@ -169,26 +180,31 @@ public static partial class AccountsApi
         var invalid = Problems.Status(StatusCodes.Status401Unauthorized, "Invalid credentials", "The user name or password is incorrect.");
         if (user is null)
         {
-            return invalid;
+            return lockout.FailUnknownName(users.NormalizeName(body.UserName) ?? body.UserName, body.Password, users.PasswordHasher) is { } unknownLockedUntil
+                ? LockedOut(http, unknownLockedUntil, time)
+                : invalid;
         }
 
-        if (await users.IsLockedOutAsync(user))
+        var admission = await lockout.AdmitAsync(db, user.Id, cancellationToken);
+        if (admission.LockedUntil is { } lockedUntil)
         {
-            return Problems.Status(StatusCodes.Status423Locked, "Account locked",
-                "Too many failed logins. Try again in a few minutes.");
+            return LockedOut(http, lockedUntil, time);
         }
 
         if (!await users.CheckPasswordAsync(user, body.Password))
         {
-            await users.AccessFailedAsync(user);
+            if (admission.LastAttempt)
+            {
+                await lockout.RecordFailureAsync(db, user.Id);
+            }
+
             return invalid;
         }
 
-        if (await users.GetAccessFailedCountAsync(user) > 0)
-        {
-            await users.ResetAccessFailedCountAsync(user);
-        }
-
+        await lockout.RecordSuccessAsync(db, user.Id);
+        // CheckPasswordAsync may have tried to store an upgraded hash through the tracked user, with a concurrency stamp the
+        // lockout has since changed: that update failed, and saving the session must not retry it (a 500).
+        db.ChangeTracker.Clear();
         var session = new AuthSession { Id = Guid.CreateVersion7(), UserId = user.Id, CreatedAt = time.GetUtcNow().UtcDateTime };
         db.AuthSessions.Add(session);
         var pair = tokens.Issue(db, user, session);
@@ -196,9 +212,22 @@ public static partial class AccountsApi
         return TypedResults.Ok(pair);
     }
 
-    /// <summary>Rotates a refresh token. 200 with a new pair; 401 when the token is unknown, expired, revoked or reused (reuse revokes the session).</summary>
+    private static ProblemHttpResult LockedOut(HttpContext http, DateTimeOffset until, TimeProvider time)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling((until - time.GetUtcNow()).TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Status(StatusCodes.Status429TooManyRequests, "Too many failed logins",
+            "Logins with this name are paused after too many failed attempts. Try again after the time in the Retry-After header.");
+    }
+
+    /// <summary>
+    /// Rotates a refresh token. 200 with a new pair; 401 when the token is unknown, expired, revoked or reused (reuse
+    /// revokes the session) — except that within <c>Jwt:RefreshReuseGraceSeconds</c> of its rotation on this node, while
+    /// the new pair is unused, the same token gets the same new pair (<see cref="RefreshGrace"/>).
+    /// </summary>
     public static async Task<Results<Ok<TokenPair>, ValidationProblem, ProblemHttpResult>> Refresh(
-        RefreshRequest body, ParleyDbContext db, TokenService tokens, RevokedSessions revoked, TimeProvider time, CancellationToken cancellationToken)
+        RefreshRequest body, ParleyDbContext db, TokenService tokens, RevokedSessions revoked, RefreshGrace grace, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(body.RefreshToken))
         {
@@ -220,20 +249,49 @@ public static partial class AccountsApi
             return invalid;
         }
 
-        // Single use: only the request that flips UsedAt may rotate. A second presentation means the token leaked.
-        var claimed = await db.RefreshTokens
-            .Where(t => t.Id == token.Id && t.UsedAt == null)
-            .ExecuteUpdateAsync(t => t.SetProperty(x => x.UsedAt, now), cancellationToken);
-        if (claimed == 0)
+        if (grace.Window > TimeSpan.Zero && !grace.TryBegin(hash, out var rotation))
         {
+            // Another request on this node rotated this token moments ago (a second tab): the same pair, while it is unused.
+            if (await rotation.WaitAsync(cancellationToken) is not { } pair)
+            {
+                return invalid;
+            }
+
+            var successor = TokenService.Hash(pair.RefreshToken);
+            if (!revoked.IsRevoked(session.Id)
+                && await db.RefreshTokens.AnyAsync(t => t.TokenHash == successor && t.UsedAt == null, cancellationToken))
+            {
+                return TypedResults.Ok(pair);
+            }
+
             await RevokeSessionAsync(db, revoked, session.Id, now, cancellationToken);
             return invalid;
         }
 
-        var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == token.UserId, cancellationToken);
-        var pair = tokens.Issue(db, user, session);
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Ok(pair);
+        try
+        {
+            // Single use: only the request that flips UsedAt may rotate. A second presentation means the token leaked.
+            var claimed = await db.RefreshTokens
+                .Where(t => t.Id == token.Id && t.UsedAt == null)
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.UsedAt, now), cancellationToken);
+            if (claimed == 0)
+            {
+                grace.Abandon(hash);
+                await RevokeSessionAsync(db, revoked, session.Id, now, cancellationToken);
+                return invalid;
+            }
+
+            var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == token.UserId, cancellationToken);
+            var pair = tokens.Issue(db, user, session);
+            await db.SaveChangesAsync(cancellationToken);
+            grace.Complete(hash, pair);
+            return TypedResults.Ok(pair);
+        }
+        catch
+        {
+            grace.Abandon(hash);
+            throw;
+        }
     }
 
     /// <summary>Logs out: revokes the caller's session (its access tokens and refresh tokens), and the given refresh token's session if it is the caller's. 204.</summary>

@@ -11,7 +11,7 @@ namespace Parley.Server.Conversations;
 /// <summary>Body of <c>POST /api/chat</c>.</summary>
 /// <param name="Message">The message, 1–32,000 characters.</param>
 /// <param name="ConversationId">The conversation to continue; when absent a new one is created.</param>
-public sealed record ChatRequest(string? Message, Guid? ConversationId);
+public sealed record ChatRequest(string? Message, Guid? ConversationId = null);
 
 /// <summary>Response of <c>POST /api/chat</c>.</summary>
 /// <param name="ConversationId">The conversation (new or given).</param>
@@ -51,7 +51,8 @@ public static class ChatApi
         var created = false;
         if (conversationId is null)
         {
-            var balance = await db.Users.Where(u => u.Id == userId).Select(u => u.TokenBalance).SingleAsync(cancellationToken);
+            var balance = await db.Users.Where(u => u.Id == userId).Select(u => (long?)u.TokenBalance).SingleOrDefaultAsync(cancellationToken)
+                ?? throw new UnknownUserException(); // a valid token that outlived its user: 401
             if (balance < engine.CostPerMessage)
             {
                 return ConversationsApi.ToProblem(new TurnFailed(TurnError.InsufficientBalance,

@@ -56,7 +56,7 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 /// <summary>Body of <c>POST /api/conversations</c>.</summary>
 /// <param name="Title">Optional title, at most 200 characters.</param>
-public sealed record CreateConversationRequest(string? Title);
+public sealed record CreateConversationRequest(string? Title = null);
 
 /// <summary>Body of <c>PATCH /api/conversations/{id}</c>.</summary>
 /// <param name="Title">The new title, 1–200 characters.</param>
@@ -65,7 +65,7 @@ public sealed record RenameConversationRequest(string? Title);
 /// <summary>Body of <c>POST /api/conversations/{id}/messages</c>.</summary>
 /// <param name="Content">The message, 1–32,000 characters (<c>Engine:MaxContentLength</c>), not only whitespace.</param>
 /// <param name="ClientMessageId">Optional idempotency key (1–100 characters): a repeated send returns the original turn, uncharged.</param>
-public sealed record SendMessageRequest(string? Content, string? ClientMessageId);
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId = null);
 
 /// <summary>A finished turn.</summary>
 /// <param name="UserMessage">The stored user message.</param>
@@ -167,12 +167,26 @@ public static class ConversationsApi
         return TypedResults.Created($"/api/conversations/{conversation.Id}", ConversationDto.From(conversation));
     }
 
+    /// <exception cref="UnknownUserException">The user no longer exists (a valid token outlived its account): 401.</exception>
     internal static async Task<Conversation> CreateConversationAsync(ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var conversation = new Conversation { Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now };
         db.Conversations.Add(conversation);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            if (!await db.Users.AnyAsync(u => u.Id == userId, cancellationToken))
+            {
+                throw new UnknownUserException(); // the foreign key to the user failed
+            }
+
+            throw;
+        }
+
         return conversation;
     }
 
@@ -203,7 +217,13 @@ public static class ConversationsApi
             return Problems.NotFound("conversation");
         }
 
-        var conversation = await db.Conversations.AsNoTracking().SingleAsync(c => c.Id == id, cancellationToken);
+        // A delete may have removed it since the update.
+        var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
+        if (conversation is null)
+        {
+            return Problems.NotFound("conversation");
+        }
+
         return TypedResults.Ok(ConversationDto.From(conversation));
     }
 

@@ -14,13 +14,10 @@ public static class EngineSetup
     {
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.SectionName)
             .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
-            .Validate(options =>
-            {
-                options.Validate();
-                return true;
-            })
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
         services.AddOptions<BotOptions>().BindConfiguration("Bot").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EchoBotOptions>().BindConfiguration("Bot:Echo").ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<IChatClient>(sp =>
         {
@@ -43,6 +40,23 @@ public static class EngineSetup
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService<EngineMaintenance>();
         return services;
+    }
+}
+
+/// <summary>Validates <see cref="EngineOptions"/> at start, naming the out-of-range key (e.g. <c>Engine:MailboxCapacity</c>).</summary>
+internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EngineOptions options)
+    {
+        try
+        {
+            options.Validate();
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail($"{EngineOptions.SectionName}:{ex.ParamName} is out of range: {ex.Message}");
+        }
     }
 }
 

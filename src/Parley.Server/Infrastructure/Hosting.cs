@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -43,6 +44,8 @@ public static class Hosting
             })
             .AddEntityFrameworkStores<ParleyDbContext>();
 
+        services.AddSingleton<LoginLockout>();
+        services.AddSingleton<RefreshGrace>();
         services.AddSingleton<SigningKey>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<RevokedSessions>();
@@ -109,10 +112,16 @@ public static class Hosting
         return services;
     }
 
-    /// <summary>The OpenAPI document with the bearer scheme declared.</summary>
-    public static IServiceCollection AddParleyOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+    /// <summary>
+    /// The OpenAPI document (served unless <c>OpenApi:Enabled</c> is false) with the bearer scheme declared and no
+    /// <c>servers</c> entry: ASP.NET Core would fill it from the request's Host header, which a client controls.
+    /// </summary>
+    public static IServiceCollection AddParleyOpenApi(this IServiceCollection services)
+    {
+        services.AddOptions<OpenApiSettings>().BindConfiguration("OpenApi").ValidateDataAnnotations().ValidateOnStart();
+        return services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
+            document.Servers = [];
             document.Info = new OpenApiInfo
             {
                 Title = "Parley API",
@@ -132,6 +141,46 @@ public static class Hosting
             document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("Bearer", document)] = [] });
             return Task.CompletedTask;
         }));
+    }
+
+    /// <summary>Maps <c>/openapi/v1.json</c> and Swagger UI at <c>/swagger</c> when <c>OpenApi:Enabled</c> (default true).</summary>
+    public static void MapParleyOpenApi(this WebApplication app)
+    {
+        if (!app.Services.GetRequiredService<IOptions<OpenApiSettings>>().Value.Enabled)
+        {
+            return;
+        }
+
+        app.MapOpenApi();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/openapi/v1.json", "Parley v1");
+            options.RoutePrefix = "swagger";
+        });
+    }
+
+    /// <summary>
+    /// Trusts <c>X-Forwarded-For</c>/<c>-Proto</c> from loopback and the proxies and networks under
+    /// <c>ForwardedHeaders</c> (validated at start), so the per-IP rate limit sees client addresses behind a proxy.
+    /// </summary>
+    public static IServiceCollection AddParleyForwardedHeaders(this IServiceCollection services)
+    {
+        services.AddOptions<ForwardedHeadersSettings>().BindConfiguration("ForwardedHeaders").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((options, settings) =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in settings.Value.KnownProxies)
+            {
+                options.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in settings.Value.KnownNetworks)
+            {
+                options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
+        return services;
+    }
 
     /// <summary>Liveness (<c>/healthz</c>, no dependencies) and readiness (<c>/readyz</c>, database reachable).</summary>
     public static IServiceCollection AddParleyHealthChecks(this IServiceCollection services)
@@ -149,17 +198,23 @@ public static class Hosting
 
     /// <summary>
     /// Security headers on every response: a CSP without inline scripts, <c>nosniff</c>, no framing
-    /// (CSP <c>frame-ancestors</c>, OWASP Secure Headers Project).
+    /// (CSP <c>frame-ancestors</c>, OWASP Secure Headers Project). Added as the response starts, so the responses the
+    /// exception handler writes after clearing the headers carry them too; use it before <c>UseExceptionHandler</c>.
     /// </summary>
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use((context, next) =>
     {
-        var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy =
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-            "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
-        headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
+        var response = context.Response;
+        response.OnStarting(() =>
+        {
+            var headers = response.Headers;
+            headers.ContentSecurityPolicy =
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+                "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            return Task.CompletedTask;
+        });
         return next(context);
     });
 

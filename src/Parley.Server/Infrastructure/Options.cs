@@ -40,27 +40,34 @@ public sealed class JwtOptions
     public string? SigningKey { get; set; }
 
     /// <summary>Access token lifetime in minutes. Default 15.</summary>
-    [Range(1, 1440)]
+    [Range(1, 1440, ErrorMessage = "Jwt:AccessTokenMinutes must be between {1} and {2}.")]
     public int AccessTokenMinutes { get; set; } = 15;
 
     /// <summary>Refresh token lifetime in days. Default 14.</summary>
-    [Range(1, 365)]
+    [Range(1, 365, ErrorMessage = "Jwt:RefreshTokenDays must be between {1} and {2}.")]
     public int RefreshTokenDays { get; set; } = 14;
 
     /// <summary>How often each node reloads revoked sessions written by other nodes, in seconds: the bound on how long a logged-out access token may still work elsewhere. Default 5.</summary>
-    [Range(1, 300)]
+    [Range(1, 300, ErrorMessage = "Jwt:RevocationPollSeconds must be between {1} and {2}.")]
     public int RevocationPollSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Seconds after a refresh during which presenting the same refresh token again (a second tab refreshing at the same
+    /// moment) returns the same new pair instead of revoking the session, on the same node. 0 turns the grace off. Default 10.
+    /// </summary>
+    [Range(0, 60, ErrorMessage = "Jwt:RefreshReuseGraceSeconds must be between {1} and {2}.")]
+    public int RefreshReuseGraceSeconds { get; set; } = 10;
 }
 
 /// <summary>Token balance rules (section <c>Quota</c>).</summary>
 public sealed class QuotaOptions
 {
     /// <summary>Tokens a new user starts with. Default 4,000.</summary>
-    [Range(0, long.MaxValue)]
+    [Range(0, long.MaxValue, ErrorMessage = "Quota:InitialBalance must be between {1} and {2}.")]
     public long InitialBalance { get; set; } = 4_000;
 
     /// <summary>Tokens charged per accepted message. Default 100.</summary>
-    [Range(0, long.MaxValue)]
+    [Range(0, long.MaxValue, ErrorMessage = "Quota:CostPerMessage must be between {1} and {2}.")]
     public long CostPerMessage { get; set; } = 100;
 }
 
@@ -79,7 +86,7 @@ public sealed class BotOptions
 public sealed class EchoBotOptions
 {
     /// <summary>Delay between streamed chunks in milliseconds (to simulate a slow model). Default 0.</summary>
-    [Range(0, 60_000)]
+    [Range(0, 60_000, ErrorMessage = "Bot:Echo:ChunkDelayMs must be between {1} and {2}.")]
     public int ChunkDelayMs { get; set; }
 }
 
@@ -90,10 +97,41 @@ public sealed class RateLimitOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Register/login/refresh requests per client IP per minute. Default 20.</summary>
-    [Range(1, int.MaxValue)]
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:AuthPerMinute must be between {1} and {2}.")]
     public int AuthPerMinute { get; set; } = 20;
 
     /// <summary>Messages sent per user per minute. Default 60.</summary>
-    [Range(1, int.MaxValue)]
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:MessagesPerMinute must be between {1} and {2}.")]
     public int MessagesPerMinute { get; set; } = 60;
+}
+
+/// <summary>The OpenAPI document and Swagger UI (section <c>OpenApi</c>).</summary>
+public sealed class OpenApiSettings
+{
+    /// <summary>Serve <c>/openapi/v1.json</c> and <c>/swagger</c>. Default true (also in Production).</summary>
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>Reverse proxies whose <c>X-Forwarded-For</c> is trusted (section <c>ForwardedHeaders</c>); loopback is always trusted.</summary>
+public sealed class ForwardedHeadersSettings : IValidatableObject
+{
+    /// <summary>Proxy addresses, e.g. <c>10.0.0.5</c>.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Proxy networks in CIDR notation, e.g. <c>10.42.0.0/16</c> (a Kubernetes pod network, where ingress pods change address).</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var proxy in KnownProxies.Where(p => !System.Net.IPAddress.TryParse(p, out _)))
+        {
+            yield return new ValidationResult($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address.", [nameof(KnownProxies)]);
+        }
+
+        foreach (var network in KnownNetworks.Where(n => !System.Net.IPNetwork.TryParse(n, out _)))
+        {
+            yield return new ValidationResult($"ForwardedHeaders:KnownNetworks: '{network}' is not a CIDR network such as 10.0.0.0/8.", [nameof(KnownNetworks)]);
+        }
+    }
 }

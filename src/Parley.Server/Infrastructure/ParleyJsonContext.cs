@@ -32,3 +32,23 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(ChatResponse))]
 [JsonSerializable(typeof(DiagnosticsDto))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Reads JSON strings, refusing U+0000: PostgreSQL cannot store it in text (a send, title or login name carrying it
+/// failed as a 503 or 500 there, found by the fuzz test), and no user-visible text needs it. The refusal is a
+/// <see cref="JsonException"/>, so the request is a 400 naming the field.
+/// </summary>
+public sealed class TextWithoutNulConverter : JsonConverter<string>
+{
+    /// <inheritdoc />
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.GetString();
+        return text is not null && text.Contains('\0', StringComparison.Ordinal)
+            ? throw new JsonException("The character U+0000 is not allowed in text.")
+            : text;
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+}

@@ -44,7 +44,17 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         ProblemDetails problem;
-        if (exception is BadHttpRequestException bad)
+        if (exception is UnknownUserException)
+        {
+            httpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            problem = new ProblemDetails
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Title = "Unauthorized",
+                Detail = "The access token's user no longer exists. Log in again.",
+            };
+        }
+        else if (exception is BadHttpRequestException bad)
         {
             var json = exception.InnerException as JsonException;
             var field = json?.Path is { Length: > 2 } path ? ToField(path)
@@ -88,14 +98,35 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
 }
 
+/// <summary>
+/// A validly signed access token names a user that no longer exists (deleted after the token was issued); the exception
+/// handler answers 401, like any other token that does not identify a user.
+/// </summary>
+public sealed class UnknownUserException() : Exception("The access token's user no longer exists.");
+
 /// <summary>Adds <c>traceId</c> to every problem details response.</summary>
 public static class ProblemDetailsSetup
 {
-    /// <summary>Registers problem details with a trace id and the exception handler.</summary>
+    /// <summary>The <c>type</c> of a 429 problem: RFC 6585 §4 (ASP.NET Core has no default for it).</summary>
+    public const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
+
+    /// <summary>The <c>type</c> of a 402 problem: RFC 9110 §15.5.3.</summary>
+    public const string PaymentRequiredType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.3";
+
+    /// <summary>Registers problem details with a trace id (and a <c>type</c> where ASP.NET Core has none) and the exception handler.</summary>
     public static IServiceCollection AddParleyProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+        {
+            var problem = context.ProblemDetails;
+            problem.Type ??= problem.Status switch
+            {
+                StatusCodes.Status429TooManyRequests => TooManyRequestsType,
+                StatusCodes.Status402PaymentRequired => PaymentRequiredType,
+                _ => null,
+            };
+            problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+        });
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Parley.Server.Accounts;
 using Parley.Server.Conversations;
 
@@ -11,9 +12,9 @@ namespace Parley.Server.Infrastructure;
 public static class RateLimiting
 {
     /// <summary>Adds the <c>auth</c> and <c>messages</c> policies from <see cref="RateLimitOptions"/>.</summary>
-    public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services)
     {
-        var options = configuration.GetSection("RateLimits").Get<RateLimitOptions>() ?? new RateLimitOptions();
+        services.AddOptions<RateLimitOptions>().BindConfiguration("RateLimits").ValidateDataAnnotations().ValidateOnStart();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -32,17 +33,19 @@ public static class RateLimiting
                     ProblemDetails = new ProblemDetails
                     {
                         Status = StatusCodes.Status429TooManyRequests,
+                        Type = ProblemDetailsSetup.TooManyRequestsType,
                         Title = "Too many requests",
                         Detail = "The rate limit was exceeded; retry after the time in the Retry-After header.",
                     },
                 });
             };
 
-            limiter.AddPolicy(AccountsApi.RateLimitPolicy, http => !options.Enabled
+            static RateLimitOptions Settings(HttpContext http) => http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+            limiter.AddPolicy(AccountsApi.RateLimitPolicy, http => Settings(http) is var options && !options.Enabled
                 ? RateLimitPartition.GetNoLimiter("off")
                 : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.AuthPerMinute, Window = TimeSpan.FromMinutes(1) }));
-            limiter.AddPolicy(ConversationsApi.SendRateLimitPolicy, http => !options.Enabled
+            limiter.AddPolicy(ConversationsApi.SendRateLimitPolicy, http => Settings(http) is var options && !options.Enabled
                 ? RateLimitPartition.GetNoLimiter("off")
                 : RateLimitPartition.GetTokenBucketLimiter(http.User.FindFirst("sub")?.Value ?? "anonymous",
                     _ => new TokenBucketRateLimiterOptions

@@ -31,8 +31,8 @@ describe('LoginForm', () => {
     expect(session.get()).toBeNull();
   });
 
-  it('shows the server detail when the account is locked out', async () => {
-    const { api } = testClient(() => problem(423, { detail: 'Locked for 5 minutes.' }), { signedIn: false });
+  it('shows the server detail when logins are locked out', async () => {
+    const { api } = testClient(() => problem(429, { detail: 'Locked for 5 minutes.' }), { signedIn: false });
     const { user } = renderWithApi(<LoginForm onShowRegister={() => {}} />, api);
     await user.type(screen.getByTestId('login-username'), 'alice');
     await user.type(screen.getByTestId('login-password'), 'x{Enter}');

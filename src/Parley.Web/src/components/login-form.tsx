@@ -13,7 +13,8 @@ interface LoginFormProps {
 function loginErrorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 401) return 'Incorrect user name or password.';
-    if (error.status === 423) return error.problem.detail || 'This account is temporarily locked. Try again later.';
+    // 429: too many failed logins with this name (or the per-IP limit); the detail says when to retry.
+    if (error.status === 429) return error.problem.detail || 'Too many attempts. Try again in a few minutes.';
   }
   return describeError(error);
 }
