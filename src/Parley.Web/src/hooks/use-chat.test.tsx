@@ -51,6 +51,28 @@ describe('useChat', () => {
     expect(onActivity).not.toHaveBeenCalled();
   });
 
+  it('keeps and shows a new conversation whose first turn was stored although its response was lost', async () => {
+    const stored: Message[] = [
+      msg({ id: 'u1', conversationId: 'c9', sequence: 1, content: 'Hi' }),
+      msg({ id: 'a1', conversationId: 'c9', sequence: 2, role: 'assistant', content: 'Hi' }),
+    ];
+    const { user, requests, onConversationCreated } = setup((request) => {
+      if (route('POST', '/api/conversations', request)) return json(conversation, 201);
+      if (route('POST', '/api/conversations/c9/messages', request)) throw new TypeError('Failed to fetch');
+      if (route('GET', '/api/conversations/c9/messages', request)) return json({ items: stored, nextCursor: null });
+      if (route('GET', '/api/conversations/c9', request)) return json({ ...conversation, messageCount: 2 });
+      return problem(500);
+    }, null);
+    const input = screen.getByTestId('message-input');
+    await user.type(input, 'Hi{Enter}');
+
+    await waitFor(() => expect(texts()).toEqual(['user:completed:Hi', 'assistant:completed:Hi']));
+    expect(onConversationCreated).toHaveBeenCalledWith({ ...conversation, messageCount: 2 });
+    expect(input).toHaveValue('');
+    expect(screen.queryByTestId('error')).toBeNull();
+    expect(requests.some((r) => r.method === 'DELETE')).toBe(false);
+  });
+
   it('announces a new conversation only once its first turn is accepted', async () => {
     const stored: Message[] = [
       msg({ id: 'u1', conversationId: 'c9', sequence: 1, content: 'Hi' }),

@@ -164,11 +164,18 @@ export function useChat({
    * on the way back may have been stored: then it stays, and a retry with the same clientMessageId finds it).
    */
   const discard = useCallback(
-    async (id: string) => {
+    async (id: string, content: string) => {
       try {
         const page = await api.listMessages(id, { from: 'end', limit: 1 });
         if (page.items.length > 0) {
+          // The turn was stored after all: show it, and take back the text and the error shown for it.
           onConversationCreated(await api.getConversation(id));
+          attemptRef.current = null;
+          setError(null);
+          setInput((current) =>
+            current === content ? '' : current.startsWith(`${content}\n\n`) ? current.slice(content.length + 2) : current,
+          );
+          await showStoredState(id);
           return;
         }
         await api.deleteConversation(id);
@@ -177,7 +184,7 @@ export function useChat({
         // Unreachable: keep the id, so a retry of the same text (same clientMessageId) goes to the same conversation.
       }
     },
-    [api, onConversationCreated],
+    [api, onConversationCreated, showStoredState],
   );
 
   const send = useCallback(
@@ -308,7 +315,7 @@ export function useChat({
         }
       } finally {
         controllerRef.current = null;
-        if (created && !accepted) await discard(created.id);
+        if (created && !accepted) await discard(created.id, content);
         setStreaming(false);
         if (id && (!created || accepted)) onActivity(id);
       }
