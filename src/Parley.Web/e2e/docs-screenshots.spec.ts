@@ -30,6 +30,13 @@ test('docs screenshots', async ({ page }, testInfo) => {
   test.skip(!process.env.PARLEY_DOCS_SCREENSHOTS || testInfo.project.name !== 'desktop', 'set PARLEY_DOCS_SCREENSHOTS=1');
   const app = new ParleyApp(page);
   await app.signUp(uniqueUserName('docs'));
+  // First run: the empty chat with its example prompts, on a phone.
+  await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
+  await page.setViewportSize({ width: 375, height: 812 });
+  await expect(app.byTestId('example-prompt')).toHaveCount(4);
+  await expect(page.locator('#sidebar')).not.toBeInViewport();
+  await page.screenshot({ path: path.join(docs, 'screenshot-light-375-empty.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await app.send('Which database should a small chat server start with?');
   await app.send(REPLY);
   await page.mouse.move(0, 0);
