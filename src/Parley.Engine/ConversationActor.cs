@@ -1,7 +1,6 @@
-using System.Text;
 using System.Threading.Channels;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Parley.Engine.Bots;
 
 namespace Parley.Engine;
 
@@ -26,6 +25,7 @@ internal sealed partial class ConversationActor
     private readonly Channel<TurnWork> _mailbox;
     private readonly Lock _gate = new();
     private ConversationContext? _context;
+    private TurnWork? _current;
     private volatile bool _stale;
     private bool _running;
     private bool _evicted;
@@ -90,6 +90,10 @@ internal sealed partial class ConversationActor
     /// <summary>Makes the next turn reload the context from the database (e.g. after the conversation was deleted).</summary>
     public void Invalidate() => _stale = true;
 
+    /// <summary>Stops the turn running now, if any: its model call is cancelled and its partial reply stored as cancelled.</summary>
+    /// <returns>True when a turn was running.</returns>
+    public bool StopRunningTurn() => Volatile.Read(ref _current)?.RequestStop() == true;
+
     private void Touch() => Volatile.Write(ref _lastUsed, _engine.Time.GetTimestamp());
 
     private async Task DrainAsync()
@@ -115,6 +119,7 @@ internal sealed partial class ConversationActor
 
     private async Task ProcessAsync(TurnWork work)
     {
+        Volatile.Write(ref _current, work);
         try
         {
             if (work.Request is null)
@@ -138,6 +143,7 @@ internal sealed partial class ConversationActor
         }
         finally
         {
+            Volatile.Write(ref _current, null);
             work.Finish();
         }
     }
@@ -203,21 +209,34 @@ internal sealed partial class ConversationActor
             }
 
             var now = _engine.Time.GetUtcNow().UtcDateTime;
+            var settings = _engine.BotSettings;
+            var model = settings.Resolve(context.Model);
             var userMessage = new StoredMessage(
                 Guid.CreateVersion7(now), _id, context.LastSequence + 1, MessageRoles.User, request.Content,
-                MessageStatuses.Pending, request.ClientMessageId, now);
-            var accept = new AcceptTurn(request.UserId, context.Version, userMessage, _engine.Options.CostPerMessage,
-                _engine.Options.NodeId, context.HasTitle ? null : TitleFrom(request.Content));
+                MessageStatuses.Pending, request.ClientMessageId, now, settings.Tokens.Count(request.Content));
+            var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage), model, settings.Tokens);
+            if (prompt is null)
+            {
+                work.Emit(new TurnFailed(TurnError.InvalidContent,
+                    $"The message content is {userMessage.TokenCount} tokens; the model {model.Id} takes at most {model.PromptBudget} tokens of prompt, including the system prompt."));
+                return;
+            }
+
+            // PerToken reserves the most the turn can cost; the unused rest is refunded when the reply is stored.
+            var cost = settings.QuotaMode == QuotaMode.PerToken ? prompt.Tokens + (long)model.MaxOutputTokens : _engine.Options.CostPerMessage;
+            userMessage = userMessage with { Charge = cost };
+            var accept = new AcceptTurn(request.UserId, context.Version, userMessage, cost,
+                _engine.Options.NodeId, context.HasTitle || settings.Titles is not null ? null : TitleFrom(request.Content));
 
             TurnOutcome outcome;
-            if (work.Streaming)
+            if (work.Streaming || settings.StoreBeforeReply)
             {
                 // Two commits: the user message is stored (and announced) before the bot starts streaming.
                 var accepted = await _engine.Store.AcceptAsync(accept, CancellationToken.None);
                 outcome = new TurnOutcome(accepted.Status, accepted.TokenBalance, null);
                 if (accepted.Status == AcceptStatus.Accepted)
                 {
-                    context.Accept(userMessage, _engine.Options.NodeId);
+                    context.Accept(userMessage, _engine.Options.NodeId, titled: accept.AutoTitle is not null);
                     work.Emit(new UserMessageStored(userMessage, accepted.TokenBalance));
                     await GenerateAndCompleteAsync(context, userMessage, work, accepted.TokenBalance);
                     return;
@@ -227,7 +246,7 @@ internal sealed partial class ConversationActor
             {
                 // One commit: the reply is generated first, then both messages are stored together, so the turn
                 // costs one group commit and a crash mid-turn leaves nothing half-done (nothing was acknowledged).
-                outcome = await RunSingleCommitTurnAsync(work, context, accept);
+                outcome = await RunSingleCommitTurnAsync(work, context, accept, prompt, model);
                 if (outcome.Status == AcceptStatus.Accepted || outcome.Failure is not null)
                 {
                     return;
@@ -237,8 +256,9 @@ internal sealed partial class ConversationActor
             switch (outcome.Status)
             {
                 case AcceptStatus.InsufficientBalance:
-                    work.Emit(new TurnFailed(TurnError.InsufficientBalance,
-                        $"The token balance does not cover a message ({_engine.Options.CostPerMessage} tokens).",
+                    work.Emit(new TurnFailed(TurnError.InsufficientBalance, settings.QuotaMode == QuotaMode.PerToken
+                            ? $"The token balance does not cover this message: it needs {cost} tokens (the prompt, {prompt.Tokens}, plus up to {model.MaxOutputTokens} for the reply)."
+                            : $"The token balance does not cover a message ({cost} tokens).",
                         await _engine.Store.GetBalanceAsync(request.UserId, CancellationToken.None)));
                     return;
 
@@ -270,16 +290,15 @@ internal sealed partial class ConversationActor
 
     /// <summary>Generates the reply from the context plus the new message, then commits user message, reply and charge at once.</summary>
     /// <returns>The commit's outcome; <see cref="TurnOutcome.Failure"/> is set (and emitted) when the bot failed or the client left.</returns>
-    private async Task<TurnOutcome> RunSingleCommitTurnAsync(TurnWork work, ConversationContext context, AcceptTurn accept)
+    private async Task<TurnOutcome> RunSingleCommitTurnAsync(TurnWork work, ConversationContext context, AcceptTurn accept, TurnPrompt prompt, ModelSpec model)
     {
-        var history = context.ToChatHistory(context.LastSequence, accept.UserMessage);
-        var (reply, status) = await GenerateAsync(history, work: null, work.Aborted);
-        if (status != MessageStatuses.Completed)
+        var result = await ReplyGenerator.GenerateAsync(_engine, _id, prompt, model, onDelta: null, work.Stopped);
+        if (result.Status != MessageStatuses.Completed)
         {
-            var failure = status == MessageStatuses.Cancelled
-                ? new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged.")
-                : new TurnFailed(TurnError.BotFailed, "The bot failed to reply. Nothing was stored or charged.");
-            if (status == MessageStatuses.Failed)
+            var failure = result.Failure is { } failed
+                ? new TurnFailed(failed.Error, failed.Detail + " Nothing was stored or charged.")
+                : new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged.");
+            if (result.Failure is not null)
             {
                 _engine.Metrics.TurnFailed();
             }
@@ -289,9 +308,7 @@ internal sealed partial class ConversationActor
         }
 
         var user = accept.UserMessage with { Status = MessageStatuses.Completed };
-        var assistant = new StoredMessage(
-            Guid.CreateVersion7(), _id, user.Sequence + 1, MessageRoles.Assistant, reply, MessageStatuses.Completed, null,
-            _engine.Time.GetUtcNow().UtcDateTime);
+        var assistant = AssistantMessage(user, model, result);
         var committed = await _engine.Store.CommitTurnAsync(accept with { UserMessage = user }, assistant, CancellationToken.None);
         if (committed.Status == AcceptStatus.Accepted)
         {
@@ -304,37 +321,13 @@ internal sealed partial class ConversationActor
         return new TurnOutcome(committed.Status, committed.TokenBalance, null);
     }
 
-    /// <summary>Runs the bot over <paramref name="history"/>, forwarding chunks to <paramref name="work"/> if given.</summary>
-    /// <returns>The reply and its status: completed, cancelled (the client left; partial reply) or failed (error or timeout).</returns>
-    private async Task<(string Reply, string Status)> GenerateAsync(IReadOnlyList<ChatMessage> history, TurnWork? work, CancellationToken aborted)
-    {
-        var reply = new StringBuilder();
-        using var timeout = new CancellationTokenSource(_engine.Options.TurnTimeout, _engine.Time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted);
-        try
-        {
-            await foreach (var update in _engine.Bot.GetStreamingResponseAsync(history, options: null, linked.Token))
-            {
-                var text = update.Text;
-                if (text.Length > 0)
-                {
-                    reply.Append(text);
-                    work?.Emit(new AssistantDelta(text));
-                }
-            }
+    /// <summary>The conversation's system prompt, else <c>Bot:SystemPrompt</c> (an empty one means none).</summary>
+    private string? SystemPromptOf(ConversationContext context) => context.SystemPrompt ?? _engine.BotSettings.SystemPrompt;
 
-            return (reply.ToString(), MessageStatuses.Completed);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested && !timeout.IsCancellationRequested)
-        {
-            return (reply.ToString(), MessageStatuses.Cancelled);
-        }
-        catch (Exception ex)
-        {
-            LogBotFailed(_engine.Logger, ex, _id);
-            return ("", MessageStatuses.Failed);
-        }
-    }
+    /// <summary>The assistant message that stores <paramref name="result"/> as the reply to <paramref name="user"/>.</summary>
+    private StoredMessage AssistantMessage(StoredMessage user, ModelSpec model, ModelReply result) => new(
+        Guid.CreateVersion7(), _id, user.Sequence + 1, MessageRoles.Assistant, result.Text, result.Status, null,
+        _engine.Time.GetUtcNow().UtcDateTime, _engine.BotSettings.Tokens.Count(result.Text), model.Id, result.FinishReason, result.Usage);
 
     /// <summary>What an accept (or single-commit turn) came to; <paramref name="Failure"/> when the turn ended before committing.</summary>
     private readonly record struct TurnOutcome(AcceptStatus Status, long TokenBalance, TurnFailed? Failure);
@@ -373,13 +366,23 @@ internal sealed partial class ConversationActor
 
     private async Task GenerateAndCompleteAsync(ConversationContext context, StoredMessage userMessage, TurnWork? work, long? balance)
     {
-        var options = _engine.Options;
-        var (reply, status) = await GenerateAsync(context.ToChatHistory(userMessage.Sequence), work, work?.Aborted ?? CancellationToken.None);
-        var failed = status == MessageStatuses.Failed;
-        var assistant = new StoredMessage(
-            Guid.CreateVersion7(), _id, userMessage.Sequence + 1, MessageRoles.Assistant,
-            reply, status, null, _engine.Time.GetUtcNow().UtcDateTime);
-        var command = new CompleteTurn(context.UserId, context.Version, assistant, failed ? options.CostPerMessage : 0);
+        var settings = _engine.BotSettings;
+        var model = settings.Resolve(context.Model);
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, settings.Tokens);
+        var result = prompt is null
+            ? new ModelReply("", MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(0, 0),
+                new BotFailure(TurnError.InvalidContent, $"The message no longer fits the prompt budget of the model {model.Id}."))
+            : await ReplyGenerator.GenerateAsync(_engine, _id, prompt, model,
+                work is null ? null : text => work.Emit(new AssistantDelta(text)), work?.Stopped ?? CancellationToken.None);
+        var failed = result.Status == MessageStatuses.Failed;
+        var assistant = AssistantMessage(userMessage, model, result);
+
+        // A failed turn gives back everything; PerToken keeps what the reply used (never more than it reserved).
+        var charged = userMessage.Charge > 0 || settings.QuotaMode == QuotaMode.PerToken ? userMessage.Charge : _engine.Options.CostPerMessage;
+        var refund = failed ? charged
+            : settings.QuotaMode == QuotaMode.PerToken ? charged - Math.Min(charged, result.Usage.Total)
+            : 0;
+        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -408,12 +411,18 @@ internal sealed partial class ConversationActor
             if (failed)
             {
                 _engine.Metrics.TurnFailed();
-                work?.Emit(new TurnFailed(TurnError.BotFailed, "The bot failed to reply. The message was not charged.", outcome.TokenBalance));
+                work?.Emit(new TurnFailed(result.Failure!.Error, result.Failure.Detail + " The message was not charged.", outcome.TokenBalance));
             }
             else
             {
                 _engine.Metrics.TurnCompleted();
-                work?.Emit(new AssistantCompleted(assistant, balance ?? 0));
+                work?.Emit(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
+                if (!context.HasTitle && settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
+                {
+                    // The first reply of an untitled conversation (or the first to succeed): title it in the background.
+                    context.MarkTitled();
+                    titles.Schedule(_id, model.Id, userMessage.Content, assistant.Content);
+                }
             }
 
             return;
@@ -434,9 +443,6 @@ internal sealed partial class ConversationActor
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A turn of conversation {ConversationId} crashed; its context will be reloaded")]
     private static partial void LogTurnCrashed(ILogger logger, Exception exception, Guid conversationId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The bot failed in conversation {ConversationId}; the turn is stored as failed and refunded")]
-    private static partial void LogBotFailed(ILogger logger, Exception exception, Guid conversationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing the reply of conversation {ConversationId} failed (attempt {Attempt}); retrying")]
     private static partial void LogCommitRetry(ILogger logger, Exception exception, Guid conversationId, int attempt);
@@ -459,11 +465,34 @@ internal sealed class TurnWork
     private readonly Channel<TurnEvent> _events = Channel.CreateUnbounded<TurnEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
+    private readonly CancellationTokenSource _stop;
+    private readonly Lock _stopGate = new();
+    private bool _finished;
+
     public TurnWork(TurnRequest? request, CancellationToken aborted, bool streaming = true)
     {
         Request = request;
         Aborted = aborted;
         Streaming = streaming;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+    }
+
+    /// <summary>Cancelled when the client leaves (<see cref="Aborted"/>) or the user stops the turn (<see cref="RequestStop"/>).</summary>
+    public CancellationToken Stopped => _stop.Token;
+
+    /// <summary>Stops the turn's model call; false when the turn already finished.</summary>
+    public bool RequestStop()
+    {
+        lock (_stopGate)
+        {
+            if (_finished)
+            {
+                return false;
+            }
+
+            _stop.Cancel();
+            return true;
+        }
     }
 
     public TurnRequest? Request { get; }
@@ -477,5 +506,14 @@ internal sealed class TurnWork
 
     public void Emit(TurnEvent turnEvent) => _events.Writer.TryWrite(turnEvent);
 
-    public void Finish() => _events.Writer.TryComplete();
+    public void Finish()
+    {
+        lock (_stopGate)
+        {
+            _finished = true;
+            _stop.Dispose();
+        }
+
+        _events.Writer.TryComplete();
+    }
 }

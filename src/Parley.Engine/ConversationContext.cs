@@ -1,5 +1,3 @@
-using Microsoft.Extensions.AI;
-
 namespace Parley.Engine;
 
 /// <summary>
@@ -21,6 +19,8 @@ internal sealed class ConversationContext
         LastSequence = snapshot.LastSequence;
         HasTitle = snapshot.Title is not null;
         PendingNodeId = snapshot.PendingNodeId;
+        Model = snapshot.Model;
+        SystemPrompt = snapshot.SystemPrompt;
         _maxMessages = maxMessages;
         _maxChars = maxChars;
         _window = new List<StoredMessage>(Math.Min(snapshot.RecentMessages.Count + 2, maxMessages));
@@ -38,6 +38,12 @@ internal sealed class ConversationContext
 
     public bool HasTitle { get; private set; }
 
+    /// <summary>The conversation's model id (null: the default model).</summary>
+    public string? Model { get; }
+
+    /// <summary>The conversation's system prompt (null: <c>Bot:SystemPrompt</c>; empty: none).</summary>
+    public string? SystemPrompt { get; }
+
     /// <summary>Set when the newest message is a user message still waiting for its reply: the node that stored it.</summary>
     public string? PendingNodeId { get; private set; }
 
@@ -48,14 +54,20 @@ internal sealed class ConversationContext
         new(snapshot, options.ContextWindowMessages, options.ContextWindowChars);
 
     /// <summary>Records a committed user message (the turn is now pending until <see cref="Complete"/>).</summary>
-    public void Accept(StoredMessage userMessage, string nodeId)
+    /// <param name="userMessage">The stored user message.</param>
+    /// <param name="nodeId">This node.</param>
+    /// <param name="titled">Whether the commit gave the conversation a title (the start of the message) if it had none.</param>
+    public void Accept(StoredMessage userMessage, string nodeId, bool titled = true)
     {
         Add(userMessage);
         Version++;
         LastSequence = userMessage.Sequence;
-        HasTitle = true;
+        HasTitle |= titled;
         PendingNodeId = nodeId;
     }
+
+    /// <summary>Records that the conversation was given a title (or a title is being generated for it).</summary>
+    public void MarkTitled() => HasTitle = true;
 
     /// <summary>Records a turn committed at once (user message and reply in one commit, one version).</summary>
     public void AppendTurn(StoredMessage userMessage, StoredMessage assistantMessage)
@@ -102,11 +114,12 @@ internal sealed class ConversationContext
     }
 
     /// <summary>
-    /// The chat history the bot sees: the window up to and including <paramref name="lastSequence"/>, plus
+    /// The history the bot may see: the window up to and including <paramref name="lastSequence"/>, plus
     /// <paramref name="next"/> (a message not stored yet) if given — without failed turns, trimmed to the window's
-    /// bounds, and starting with a user message (chat models expect the user to speak first).
+    /// bounds, and starting with a user message (chat models expect the user to speak first). <see cref="Bots.TurnPrompt"/>
+    /// then keeps the newest of these that fit the model's token budget.
     /// </summary>
-    public ChatHistoryView ToChatHistory(long lastSequence, StoredMessage? next = null)
+    public List<StoredMessage> History(long lastSequence, StoredMessage? next = null)
     {
         var messages = new List<StoredMessage>(_window.Count + 1);
         foreach (var message in _window)
@@ -136,7 +149,7 @@ internal sealed class ConversationContext
         }
 
         messages.RemoveRange(0, first);
-        return new ChatHistoryView([.. messages]);
+        return messages;
     }
 
     private void Add(StoredMessage message)
@@ -151,28 +164,4 @@ internal sealed class ConversationContext
 
         _window.RemoveRange(0, drop);
     }
-}
-
-/// <summary>
-/// The history handed to the bot: stored messages turned into <see cref="ChatMessage"/>s only when read, so a bot that
-/// looks only at the last message (the echo bot) does not pay for converting the whole window on every turn.
-/// </summary>
-internal sealed class ChatHistoryView(StoredMessage[] messages) : IReadOnlyList<ChatMessage>
-{
-    private readonly ChatMessage?[] _converted = new ChatMessage?[messages.Length];
-
-    public int Count => messages.Length;
-
-    public ChatMessage this[int index] => _converted[index] ??= new ChatMessage(
-        messages[index].Role == MessageRoles.User ? ChatRole.User : ChatRole.Assistant, messages[index].Content);
-
-    public IEnumerator<ChatMessage> GetEnumerator()
-    {
-        for (var i = 0; i < messages.Length; i++)
-        {
-            yield return this[i];
-        }
-    }
-
-    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Parley.Engine.Bots;
 
 namespace Parley.Engine;
 
@@ -17,7 +18,9 @@ namespace Parley.Engine;
 /// <item>Durable before acknowledged: <see cref="UserMessageStored"/> and <see cref="AssistantCompleted"/> are emitted only after their commit returned.</item>
 /// <item>Bounded memory: at most <see cref="EngineOptions.MaxResidentConversations"/> actors after a sweep; idle ones leave after <see cref="EngineOptions.IdleTimeout"/>.</item>
 /// <item>Idempotent sends: a repeated client message id yields the stored turn, never a second charge.</item>
-/// <item>Atomic balance: the charge is a conditional update in the accept commit; failed turns are refunded in the complete commit.</item>
+/// <item>Atomic balance: the charge (per message, or per token the prompt estimate plus the model's output limit) is a
+/// conditional update in the accept commit; the complete commit refunds a failed turn, or settles a per-token turn to its
+/// usage, never charging more than was reserved — so a balance never goes below zero.</item>
 /// </list>
 /// </remarks>
 public sealed partial class ConversationEngine : IDisposable
@@ -32,6 +35,7 @@ public sealed partial class ConversationEngine : IDisposable
     /// <param name="timeProvider">The clock (timestamps, idle times, turn timeouts).</param>
     /// <param name="logger">Logger.</param>
     /// <param name="meterFactory">Creates the <c>Parley.Engine</c> meter; a standalone meter when null.</param>
+    /// <param name="botSettings">Models, prompt, timeouts and quota mode of the turns; the echo bot's defaults when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public ConversationEngine(
         ITurnStore store,
@@ -39,11 +43,13 @@ public sealed partial class ConversationEngine : IDisposable
         EngineOptions options,
         TimeProvider timeProvider,
         ILogger<ConversationEngine> logger,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        BotSettings? botSettings = null)
     {
         options.Validate();
         Store = store;
         Bot = bot;
+        BotSettings = botSettings ?? new BotSettings();
         Options = options;
         Time = timeProvider;
         Logger = logger;
@@ -55,6 +61,9 @@ public sealed partial class ConversationEngine : IDisposable
     internal IChatClient Bot { get; }
 
     internal EngineOptions Options { get; }
+
+    /// <summary>Models, prompt, timeouts and the quota mode of the turns.</summary>
+    public BotSettings BotSettings { get; }
 
     internal TimeProvider Time { get; }
 
@@ -142,6 +151,15 @@ public sealed partial class ConversationEngine : IDisposable
 
         return new TurnResult(user, assistant, balance, failure);
     }
+
+    /// <summary>
+    /// Stops the conversation's running turn on this node: the model call is cancelled (the provider sees its request
+    /// closed), the partial reply is stored with status and finish reason <c>cancelled</c>, and the turn's stream ends with
+    /// its <see cref="AssistantCompleted"/>. Turns still queued behind it run as usual. The caller checks ownership.
+    /// </summary>
+    /// <param name="conversationId">The conversation.</param>
+    /// <returns>True when a turn was running and was told to stop.</returns>
+    public bool Stop(Guid conversationId) => _actors.TryGetValue(conversationId, out var actor) && actor.StopRunningTurn();
 
     /// <summary>Drops a conversation's in-RAM context so its next turn reloads it (call after deleting or editing it outside the engine).</summary>
     public void Invalidate(Guid conversationId)

@@ -47,13 +47,17 @@ public interface ITurnStore
 /// <param name="Title">The title, null until set or derived from the first message.</param>
 /// <param name="RecentMessages">The newest messages with sequence ≤ <paramref name="LastSequence"/>, oldest first.</param>
 /// <param name="PendingNodeId">When the newest message is a user message without reply: the node that stored it.</param>
+/// <param name="Model">The conversation's model id; null for the default model.</param>
+/// <param name="SystemPrompt">The conversation's system prompt; null for <c>Bot:SystemPrompt</c>, empty for none.</param>
 public sealed record ConversationSnapshot(
     Guid UserId,
     long Version,
     long LastSequence,
     string? Title,
     IReadOnlyList<StoredMessage> RecentMessages,
-    string? PendingNodeId);
+    string? PendingNodeId,
+    string? Model = null,
+    string? SystemPrompt = null);
 
 /// <summary>A stored turn: the user message and, once the turn finished, its reply.</summary>
 public sealed record StoredTurn(StoredMessage UserMessage, StoredMessage? AssistantMessage);
@@ -71,7 +75,8 @@ public sealed record AcceptTurn(Guid UserId, long ExpectedVersion, StoredMessage
 /// <param name="UserId">The owner, refunded <paramref name="Refund"/> tokens.</param>
 /// <param name="ExpectedVersion">The conversation version after the turn's accept commit.</param>
 /// <param name="AssistantMessage">The reply to store at the user message's sequence + 1.</param>
-/// <param name="Refund">Tokens to give back (a failed turn), or 0.</param>
+/// <param name="Refund">Tokens to give back — all of the user message's charge for a failed turn, the unused reservation
+/// in <see cref="Bots.QuotaMode.PerToken"/> — or 0. Also deducted from the user message's stored charge.</param>
 public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund);
 
 /// <summary>How an accept commit ended.</summary>

@@ -18,9 +18,11 @@ public static class MessageRoles
 /// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. A streamed turn stores the
 /// user message <see cref="Pending"/> before the bot runs; its second commit stores the reply and sets both messages to
 /// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
-/// <see cref="Failed"/> (the bot failed; the turn's tokens are refunded and the reply is empty). A non-streamed turn
-/// (<see cref="ConversationEngine.SendAndWaitAsync"/>) is committed once, both messages <see cref="Completed"/>, after
-/// the bot replied; if the bot fails or the client leaves first, nothing is stored or charged.
+/// <see cref="Failed"/> (the bot failed or timed out; the turn's tokens are refunded and the reply keeps whatever text had
+/// arrived). A non-streamed turn (<see cref="ConversationEngine.SendAndWaitAsync"/>) with the echo bot is committed once,
+/// both messages <see cref="Completed"/>, after the bot replied; if the bot fails or the client leaves first, nothing is
+/// stored or charged. With a real model or per-token quota (<see cref="Bots.BotSettings.StoreBeforeReply"/>) it is
+/// committed in two, like a streamed turn.
 /// </remarks>
 public static class MessageStatuses
 {
@@ -46,6 +48,11 @@ public static class MessageStatuses
 /// <param name="Status">One of <see cref="MessageStatuses"/>.</param>
 /// <param name="ClientMessageId">The client's idempotency key of the user message, if it sent one.</param>
 /// <param name="CreatedAt">When the message was stored (UTC).</param>
+/// <param name="TokenCount">Tokens of <paramref name="Content"/> (Bots.TiktokenCounter), counted once when stored; 0 for rows stored before counts existed.</param>
+/// <param name="Model">Assistant messages: the model that wrote it.</param>
+/// <param name="FinishReason">Assistant messages: <c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>error</c> (<see cref="Bots.FinishReasons"/>).</param>
+/// <param name="Usage">Assistant messages: the turn's prompt and completion tokens, from the provider or counted.</param>
+/// <param name="Charge">User messages: tokens the turn costs the user now (reserved at accept, settled when the reply is stored; 0 once refunded).</param>
 public sealed record StoredMessage(
     Guid Id,
     Guid ConversationId,
@@ -54,7 +61,12 @@ public sealed record StoredMessage(
     string Content,
     string Status,
     string? ClientMessageId,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    int TokenCount = 0,
+    string? Model = null,
+    string? FinishReason = null,
+    Bots.TokenUsage? Usage = null,
+    long Charge = 0);
 
 /// <summary>A user's request to add a turn to a conversation.</summary>
 /// <param name="UserId">The authenticated user; must own the conversation, else the turn fails with <see cref="TurnError.NotFound"/>.</param>
@@ -81,7 +93,7 @@ public enum TurnError
     /// <summary>The client message id was already used for a different content (HTTP 409).</summary>
     ClientMessageIdReused,
 
-    /// <summary>The bot failed or timed out (HTTP 502). A streamed turn is stored as failed and refunded; a non-streamed one stores and charges nothing.</summary>
+    /// <summary>The bot failed (HTTP 502). A turn whose user message was stored is stored as failed, with the partial reply, and refunded; otherwise nothing is stored or charged.</summary>
     BotFailed,
 
     /// <summary>The database could not be written or another node holds the conversation too long (HTTP 503). Nothing was charged.</summary>
@@ -89,6 +101,10 @@ public enum TurnError
 
     /// <summary>The client went away before the turn started. Nothing was stored or charged.</summary>
     Cancelled,
+
+    /// <summary>The model did not start replying within <c>Bot:FirstTokenTimeout</c>, or its reply took longer than
+    /// <see cref="EngineOptions.TurnTimeout"/> (HTTP 504). Stored and refunded like <see cref="BotFailed"/>.</summary>
+    BotTimedOut,
 }
 
 /// <summary>One step of a turn, in the order the engine produces them.</summary>

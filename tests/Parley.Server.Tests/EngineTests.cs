@@ -201,9 +201,9 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         using var streaming = await client.PostMessageStreamingAsync(conversation.Id, "too slow to stream", Cancel);
         var events = await streaming.ReadAllEventsAsync();
 
-        await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+        await response.AssertProblemAsync(HttpStatusCode.GatewayTimeout);
         Assert.Equal(("user", "error"), (events[0].Type, events[^1].Type));
-        Assert.Equal(502, events[^1].Data.Deserialize<ProblemBody>(Json.Lenient)!.Status);
+        Assert.Equal(504, events[^1].Data.Deserialize<ProblemBody>(Json.Lenient)!.Status);
         Assert.Equal(4000, await client.GetBalanceAsync());
         var messages = await client.GetAllMessagesAsync(conversation.Id);
         Assert.All(messages, m => Assert.Equal("failed", m.Status));

@@ -277,6 +277,8 @@ public abstract class SecurityTests<TFixture>(TFixture fixture) : ParleyTests<TF
     [Theory]
     [InlineData("RegisterRequest", "email", "userName,password")]
     [InlineData("CreateConversationRequest", "title", "")]
+    [InlineData("CreateConversationRequest", "model", "")]
+    [InlineData("UpdateConversationRequest", "systemPrompt", "")]
     [InlineData("SendMessageRequest", "clientMessageId", "content")]
     [InlineData("ChatRequest", "conversationId", "message")]
     public async Task TheOpenApiDocumentMarksOptionalFieldsAsOptional(string schema, string optional, string required)

@@ -14,11 +14,13 @@ namespace Parley.Engine.Storage;
 /// </remarks>
 public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
 {
+    // ReadMessage reads these by position; NodeId (8) only where the pending node matters.
     private const string MessageColumns =
-        "\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\"";
+        "\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\", " +
+        "\"TokenCount\", \"Model\", \"FinishReason\", \"PromptTokens\", \"CompletionTokens\", \"Charge\"";
 
     private const string InsertMessage =
-        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)";
+        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)";
 
     private readonly DbDataSource _dataSource;
     private readonly SqlDialect _dialect;
@@ -51,9 +53,9 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId;
         long version, lastSequence;
-        string? title;
+        string? title, model, systemPrompt;
         await using (var command = Command(connection,
-            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\" FROM \"Conversations\" WHERE \"Id\" = @p0",
+            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\" FROM \"Conversations\" WHERE \"Id\" = @p0",
             _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -66,6 +68,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
             version = reader.GetInt64(1);
             lastSequence = reader.GetInt64(2);
             title = reader.IsDBNull(3) ? null : reader.GetString(3);
+            model = reader.IsDBNull(4) ? null : reader.GetString(4);
+            systemPrompt = reader.IsDBNull(5) ? null : reader.GetString(5);
         }
 
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
@@ -89,7 +93,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         }
 
         messages.Reverse();
-        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode);
+        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt);
     }
 
     /// <inheritdoc />
@@ -97,7 +101,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = Command(connection,
-            "SELECT m.\"Id\", m.\"ConversationId\", m.\"Sequence\", m.\"Role\", m.\"Content\", m.\"Status\", m.\"ClientMessageId\", m.\"CreatedAt\" " +
+            "SELECT m.\"Id\", m.\"ConversationId\", m.\"Sequence\", m.\"Role\", m.\"Content\", m.\"Status\", m.\"ClientMessageId\", m.\"CreatedAt\", m.\"NodeId\", " +
+            "m.\"TokenCount\", m.\"Model\", m.\"FinishReason\", m.\"PromptTokens\", m.\"CompletionTokens\", m.\"Charge\" " +
             "FROM \"Messages\" u JOIN \"Messages\" m ON m.\"ConversationId\" = u.\"ConversationId\" AND m.\"Sequence\" IN (u.\"Sequence\", u.\"Sequence\" + 1) " +
             "WHERE u.\"ConversationId\" = @p0 AND u.\"ClientMessageId\" = @p1 ORDER BY m.\"Sequence\"",
             _dialect.Id(conversationId), clientMessageId);
@@ -237,8 +242,9 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
             }
 
             await session.ExecuteAsync(
-                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
-                ct, reply.Status, _dialect.Id(reply.ConversationId), reply.Sequence - 1);
+                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL, " +
+                "\"Charge\" = CASE WHEN \"Charge\" > @p3 THEN \"Charge\" - @p3 ELSE 0 END WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
+                ct, reply.Status, _dialect.Id(reply.ConversationId), reply.Sequence - 1, command.Refund);
             await InsertAsync(session, reply, null, ct);
             long? balance = null;
             if (command.Refund > 0)
@@ -255,7 +261,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     private Task<int> InsertAsync(WriterSession session, StoredMessage message, string? nodeId, CancellationToken cancellationToken) =>
         session.ExecuteAsync(InsertMessage, cancellationToken,
             _dialect.Id(message.Id), _dialect.Id(message.ConversationId), message.Sequence, message.Role, message.Content,
-            message.Status, message.ClientMessageId, message.CreatedAt, nodeId);
+            message.Status, message.ClientMessageId, message.CreatedAt, nodeId,
+            message.TokenCount, message.Model, message.FinishReason, message.Usage?.PromptTokens, message.Usage?.CompletionTokens, message.Charge);
 
     private static StoredMessage ReadMessage(DbDataReader reader) => new(
         reader.GetGuid(0),
@@ -265,7 +272,12 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         reader.GetString(4),
         string.Intern(reader.GetString(5)),
         reader.IsDBNull(6) ? null : reader.GetString(6),
-        DateTime.SpecifyKind(reader.GetDateTime(7), DateTimeKind.Utc));
+        DateTime.SpecifyKind(reader.GetDateTime(7), DateTimeKind.Utc),
+        reader.GetInt32(9),
+        reader.IsDBNull(10) ? null : reader.GetString(10),
+        reader.IsDBNull(11) ? null : string.Intern(reader.GetString(11)),
+        reader.IsDBNull(12) ? null : new Bots.TokenUsage(reader.GetInt32(12), reader.IsDBNull(13) ? 0 : reader.GetInt32(13)),
+        reader.GetInt64(14));
 
     private static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<object?> values)
     {

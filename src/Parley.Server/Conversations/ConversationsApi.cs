@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Parley.Engine;
+using Parley.Engine.Bots;
 using Parley.Server.Accounts;
 using Parley.Server.Data;
 using Parley.Server.Infrastructure;
@@ -21,13 +22,17 @@ namespace Parley.Server.Conversations;
 /// <param name="CreatedAt">Creation time (UTC).</param>
 /// <param name="UpdatedAt">Time of the last message (UTC).</param>
 /// <param name="MessageCount">Messages stored (user and assistant).</param>
-public sealed record ConversationDto(Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount)
+/// <param name="Model">The model that answers (an id of <c>GET /api/models</c>; the default model when the conversation names
+/// none or one no longer configured).</param>
+/// <param name="SystemPrompt">The conversation's own system prompt; null when it uses <c>Bot:SystemPrompt</c>, empty for none.</param>
+public sealed record ConversationDto(
+    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt)
 {
     /// <summary>The title shown for a conversation that has none yet.</summary>
     public const string DefaultTitle = "New conversation";
 
-    internal static ConversationDto From(Conversation c) => new(
-        c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence);
+    internal static ConversationDto From(Conversation c, BotSettings bot) => new(
+        c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence, bot.Resolve(c.Model).Id, c.SystemPrompt);
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }
@@ -40,14 +45,27 @@ public sealed record ConversationDto(Guid Id, string Title, DateTimeOffset Creat
 /// <param name="Content">The text.</param>
 /// <param name="Status"><c>pending</c>, <c>completed</c>, <c>cancelled</c> (client stopped the stream) or <c>failed</c> (bot failed; refunded).</param>
 /// <param name="CreatedAt">When it was stored (UTC).</param>
-public sealed record MessageDto(Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt)
+/// <param name="Model">Assistant messages: the model that wrote it; null for user messages.</param>
+/// <param name="FinishReason">Assistant messages: <c>stop</c>, <c>length</c> (cut at the model's MaxOutputTokens), <c>cancelled</c>
+/// (stopped; partial) or <c>error</c> (the provider failed; partial, refunded); null for user messages.</param>
+/// <param name="Usage">Assistant messages: the turn's tokens, from the provider when it reported them, else counted; null for user messages.</param>
+public sealed record MessageDto(
+    Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
+    string? Model, string? FinishReason, UsageDto? Usage)
 {
     internal static MessageDto From(StoredMessage m) =>
-        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt));
+        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt),
+            m.Model, m.FinishReason, m.Usage is { } u ? new UsageDto(u.PromptTokens, u.CompletionTokens) : null);
 
     internal static MessageDto From(Message m) =>
-        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt));
+        new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt),
+            m.Model, m.FinishReason, m.PromptTokens is { } p ? new UsageDto(p, m.CompletionTokens ?? 0) : null);
 }
+
+/// <summary>Tokens of one turn.</summary>
+/// <param name="PromptTokens">Tokens the model read: system prompt, history and the user message.</param>
+/// <param name="CompletionTokens">Tokens the model wrote.</param>
+public sealed record UsageDto(int PromptTokens, int CompletionTokens);
 
 /// <summary>A page of a list.</summary>
 /// <param name="Items">The items of this page.</param>
@@ -56,11 +74,15 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 /// <summary>Body of <c>POST /api/conversations</c>.</summary>
 /// <param name="Title">Optional title, at most 200 characters.</param>
-public sealed record CreateConversationRequest(string? Title = null);
+/// <param name="Model">Optional model id from <c>GET /api/models</c> (400 on <c>model</c> when unknown); default <c>Bot:DefaultModel</c>.</param>
+/// <param name="SystemPrompt">Optional system prompt, at most 8,000 characters; absent: <c>Bot:SystemPrompt</c>; empty: none.</param>
+public sealed record CreateConversationRequest(string? Title = null, string? Model = null, string? SystemPrompt = null);
 
-/// <summary>Body of <c>PATCH /api/conversations/{id}</c>.</summary>
+/// <summary>Body of <c>PATCH /api/conversations/{id}</c>: the fields to change (absent or null ones stay as they are; at least one).</summary>
 /// <param name="Title">The new title, 1–200 characters.</param>
-public sealed record RenameConversationRequest(string? Title);
+/// <param name="Model">The model of the next turns, an id from <c>GET /api/models</c>.</param>
+/// <param name="SystemPrompt">The system prompt of the next turns, at most 8,000 characters; empty for none.</param>
+public sealed record UpdateConversationRequest(string? Title = null, string? Model = null, string? SystemPrompt = null);
 
 /// <summary>Body of <c>POST /api/conversations/{id}/messages</c>.</summary>
 /// <param name="Content">The message, 1–32,000 characters (<c>Engine:MaxContentLength</c>), not only whitespace.</param>
@@ -103,7 +125,10 @@ public static class ConversationsApi
             .WithSummary("List the caller's conversations, newest activity first (keyset pagination).");
         group.MapPost("/", Create).WithName("CreateConversation").WithSummary("Create a conversation.");
         group.MapGet("/{id:guid}", Get).WithName("GetConversation").WithSummary("Get one conversation.");
-        group.MapPatch("/{id:guid}", Rename).WithName("RenameConversation").WithSummary("Rename a conversation.");
+        group.MapPatch("/{id:guid}", Rename).WithName("RenameConversation")
+            .WithSummary("Change a conversation's title, model or system prompt.").ProducesValidationProblem();
+        group.MapPost("/{id:guid}/stop", Stop).WithName("StopTurn")
+            .WithSummary("Stop the conversation's running turn; its partial reply is stored as cancelled.");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteConversation").WithSummary("Delete a conversation and its messages.");
         group.MapGet("/{id:guid}/messages", ListMessages).WithName("ListMessages")
             .WithSummary("Page through a conversation's messages; each page is oldest first. from=end starts at the newest page and pages backwards.");
@@ -116,13 +141,14 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status502BadGateway)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return group;
     }
 
     /// <summary>Lists conversations. <paramref name="limit"/> 1–100 (default 20); <paramref name="cursor"/> from the previous page. 400 on a bad limit or cursor.</summary>
     public static async Task<Results<Ok<Page<ConversationDto>>, ValidationProblem>> List(
-        ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, CancellationToken cancellationToken)
+        ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, int? limit, string? cursor, CancellationToken cancellationToken)
     {
         var size = limit ?? 20;
         if (size is < 1 or > 100)
@@ -150,12 +176,12 @@ public static class ConversationsApi
             next = Encode($"{rows[^1].UpdatedAt.Ticks}:{rows[^1].Id}");
         }
 
-        return TypedResults.Ok(new Page<ConversationDto>(rows.ConvertAll(ConversationDto.From), next));
+        return TypedResults.Ok(new Page<ConversationDto>(rows.ConvertAll(c => ConversationDto.From(c, bot)), next));
     }
 
-    /// <summary>Creates a conversation. 201; 400 when the title is longer than 200 characters.</summary>
+    /// <summary>Creates a conversation. 201; 400 when the title is longer than 200 characters, the model unknown or the system prompt too long.</summary>
     public static async Task<Results<Created<ConversationDto>, ValidationProblem>> Create(
-        CreateConversationRequest? body, ClaimsPrincipal principal, ParleyDbContext db, TimeProvider time, CancellationToken cancellationToken)
+        CreateConversationRequest? body, ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, TimeProvider time, CancellationToken cancellationToken)
     {
         var title = string.IsNullOrWhiteSpace(body?.Title) ? null : body.Title.Trim();
         if (title is { Length: > 200 })
@@ -163,15 +189,40 @@ public static class ConversationsApi
             return Problems.Field("title", "The title must be at most 200 characters.");
         }
 
-        var conversation = await CreateConversationAsync(db, principal.UserId(), title, time, cancellationToken);
-        return TypedResults.Created($"/api/conversations/{conversation.Id}", ConversationDto.From(conversation));
+        if (CheckModelAndPrompt(body?.Model, body?.SystemPrompt, bot) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var conversation = await CreateConversationAsync(db, principal.UserId(), title, time, cancellationToken, body?.Model ?? bot.Resolve(null).Id, body?.SystemPrompt);
+        return TypedResults.Created($"/api/conversations/{conversation.Id}", ConversationDto.From(conversation, bot));
     }
 
+    /// <summary>400 on <c>model</c> when it is not configured, on <c>systemPrompt</c> when it is longer than 8,000 characters.</summary>
+    private static ValidationProblem? CheckModelAndPrompt(string? model, string? systemPrompt, BotSettings bot)
+    {
+        if (model is not null && !bot.IsKnown(model))
+        {
+            return Problems.Field("model", $"Unknown model '{(model.Length > 100 ? model[..100] : model)}'; GET /api/models lists the models.");
+        }
+
+        return systemPrompt is { Length: > MaxSystemPromptLength }
+            ? Problems.Field("systemPrompt", $"The system prompt must be at most {MaxSystemPromptLength} characters.")
+            : null;
+    }
+
+    /// <summary>Longest system prompt, characters.</summary>
+    public const int MaxSystemPromptLength = 8000;
+
     /// <exception cref="UnknownUserException">The user no longer exists (a valid token outlived its account): 401.</exception>
-    internal static async Task<Conversation> CreateConversationAsync(ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken)
+    internal static async Task<Conversation> CreateConversationAsync(
+        ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken, string? model = null, string? systemPrompt = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var conversation = new Conversation { Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now };
+        var conversation = new Conversation
+        {
+            Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now, Model = model, SystemPrompt = systemPrompt,
+        };
         db.Conversations.Add(conversation);
         try
         {
@@ -192,29 +243,46 @@ public static class ConversationsApi
 
     /// <summary>Gets a conversation. 404 when it does not exist or is another user's.</summary>
     public static async Task<Results<Ok<ConversationDto>, ProblemHttpResult>> Get(
-        Guid id, ClaimsPrincipal principal, ParleyDbContext db, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, CancellationToken cancellationToken)
     {
         var userId = principal.UserId();
         var conversation = await db.Conversations.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id && c.UserId == userId, cancellationToken);
-        return conversation is null ? Problems.NotFound("conversation") : TypedResults.Ok(ConversationDto.From(conversation));
+        return conversation is null ? Problems.NotFound("conversation") : TypedResults.Ok(ConversationDto.From(conversation, bot));
     }
 
-    /// <summary>Renames a conversation. 200; 400 on an empty or too long title; 404 when not the caller's.</summary>
+    /// <summary>
+    /// Changes a conversation's title, model and/or system prompt (the next turn uses the new ones). 200; 400 on an empty or
+    /// too long title, an unknown model, a too long system prompt or nothing to change; 404 when not the caller's.
+    /// </summary>
     public static async Task<Results<Ok<ConversationDto>, ValidationProblem, ProblemHttpResult>> Rename(
-        Guid id, RenameConversationRequest body, ClaimsPrincipal principal, ParleyDbContext db, CancellationToken cancellationToken)
+        Guid id, UpdateConversationRequest body, ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, ConversationEngine engine,
+        CancellationToken cancellationToken)
     {
         var title = body.Title?.Trim();
-        if (string.IsNullOrEmpty(title) || title.Length > 200)
+        if ((body.Title is not null || (body.Model is null && body.SystemPrompt is null)) && (string.IsNullOrEmpty(title) || title.Length > 200))
         {
             return Problems.Field("title", "The title must be 1 to 200 characters.");
         }
 
+        if (CheckModelAndPrompt(body.Model, body.SystemPrompt, bot) is { } invalid)
+        {
+            return invalid;
+        }
+
         var userId = principal.UserId();
         var updated = await db.Conversations.Where(c => c.Id == id && c.UserId == userId)
-            .ExecuteUpdateAsync(c => c.SetProperty(x => x.Title, title), cancellationToken);
+            .ExecuteUpdateAsync(c => c
+                .SetProperty(x => x.Title, x => title ?? x.Title)
+                .SetProperty(x => x.Model, x => body.Model ?? x.Model)
+                .SetProperty(x => x.SystemPrompt, x => body.SystemPrompt ?? x.SystemPrompt), cancellationToken);
         if (updated == 0)
         {
             return Problems.NotFound("conversation");
+        }
+
+        if (body.Model is not null || body.SystemPrompt is not null)
+        {
+            engine.Invalidate(id); // the next turn reloads the conversation with its new model and prompt
         }
 
         // A delete may have removed it since the update.
@@ -224,7 +292,25 @@ public static class ConversationsApi
             return Problems.NotFound("conversation");
         }
 
-        return TypedResults.Ok(ConversationDto.From(conversation));
+        return TypedResults.Ok(ConversationDto.From(conversation, bot));
+    }
+
+    /// <summary>
+    /// Stops the conversation's running turn, from any tab: the model request is cancelled and the partial reply stored with
+    /// finish reason <c>cancelled</c> (the turn's own stream then ends with its <c>assistant</c> event). 202 whether or not a
+    /// turn was running; 404 when not the caller's.
+    /// </summary>
+    public static async Task<Results<Accepted, ProblemHttpResult>> Stop(
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, ConversationEngine engine, CancellationToken cancellationToken)
+    {
+        var userId = principal.UserId();
+        if (!await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
+        {
+            return Problems.NotFound("conversation");
+        }
+
+        engine.Stop(id);
+        return TypedResults.Accepted((string?)null);
     }
 
     /// <summary>Deletes a conversation with its messages. 204; 404 when not the caller's.</summary>
@@ -369,6 +455,7 @@ public static class ConversationsApi
             TurnError.InvalidContent => (StatusCodes.Status400BadRequest, "Invalid message"),
             TurnError.ClientMessageIdReused => (StatusCodes.Status409Conflict, "clientMessageId reused"),
             TurnError.BotFailed => (StatusCodes.Status502BadGateway, "The bot failed"),
+            TurnError.BotTimedOut => (StatusCodes.Status504GatewayTimeout, "The bot timed out"),
             TurnError.Cancelled => (StatusCodes.Status499ClientClosedRequest, "Cancelled"),
             _ => (StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable"),
         };
@@ -381,6 +468,10 @@ public static class ConversationsApi
         if (failure.Error == TurnError.ClientMessageIdReused)
         {
             problem.Extensions["errors"] = new Dictionary<string, string[]> { ["clientMessageId"] = [failure.Detail] };
+        }
+        else if (failure.Error == TurnError.InvalidContent)
+        {
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { ["content"] = [failure.Detail] };
         }
 
         return problem;

@@ -60,7 +60,26 @@ public static class DatabaseSetup
             await db.Database.CloseConnectionAsync();
         }
 
-        await db.Database.MigrateAsync(cancellationToken);
+        if (!db.Database.IsNpgsql())
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+            return;
+        }
+
+        // Nodes starting together must migrate one after another. EF Core's own PostgreSQL migration lock is a table lock
+        // held per migration transaction, so with two or more pending migrations two nodes could interleave them and one
+        // would fail ("column already exists"). A session-level advisory lock on the context's connection spans them all.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(7460209331)", cancellationToken);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(7460209331)", CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
+        }
     }
 }
 

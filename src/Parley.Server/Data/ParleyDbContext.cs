@@ -37,6 +37,12 @@ public sealed class Conversation
 
     /// <summary>Sequence of the newest message; sequences are contiguous from 1, so this is also the message count.</summary>
     public long LastSequence { get; set; }
+
+    /// <summary>The model that answers (an id of <c>Bot:Models</c>); null for <c>Bot:DefaultModel</c>.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>The system prompt; null for <c>Bot:SystemPrompt</c>, empty for none (at most 8,000 characters).</summary>
+    public string? SystemPrompt { get; set; }
 }
 
 /// <summary>A stored message. <c>(ConversationId, Sequence)</c> is unique; so is <c>(ConversationId, ClientMessageId)</c>.</summary>
@@ -68,6 +74,24 @@ public sealed class Message
 
     /// <summary>When it was stored (UTC).</summary>
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>Tokens of <see cref="Content"/> (o200k_base), counted once when stored; 0 for rows older than the count.</summary>
+    public int TokenCount { get; set; }
+
+    /// <summary>Assistant messages: the model that wrote it.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Assistant messages: <c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>error</c>.</summary>
+    public string? FinishReason { get; set; }
+
+    /// <summary>Assistant messages: prompt tokens of the turn (from the provider, else counted).</summary>
+    public int? PromptTokens { get; set; }
+
+    /// <summary>Assistant messages: completion tokens of the turn (from the provider, else counted).</summary>
+    public int? CompletionTokens { get; set; }
+
+    /// <summary>User messages: tokens the turn costs the user (reserved at accept, settled when the reply is stored).</summary>
+    public long Charge { get; set; }
 }
 
 /// <summary>A login session: the family of its rotating refresh tokens and the <c>sid</c> claim of its access tokens.</summary>
@@ -134,6 +158,8 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
         builder.Entity<Conversation>(conversation =>
         {
             conversation.Property(c => c.Title).HasMaxLength(200);
+            conversation.Property(c => c.Model).HasMaxLength(100);
+            conversation.Property(c => c.SystemPrompt).HasMaxLength(8000);
             conversation.HasIndex(c => new { c.UserId, c.UpdatedAt, c.Id }); // list: newest activity first
             conversation.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         });
@@ -144,6 +170,8 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
             message.Property(m => m.Status).HasMaxLength(16);
             message.Property(m => m.ClientMessageId).HasMaxLength(100);
             message.Property(m => m.NodeId).HasMaxLength(100);
+            message.Property(m => m.Model).HasMaxLength(100);
+            message.Property(m => m.FinishReason).HasMaxLength(16);
             message.HasIndex(m => new { m.ConversationId, m.Sequence }).IsUnique(); // history pages, context loads
             message.HasIndex(m => new { m.ConversationId, m.ClientMessageId }).IsUnique().HasFilter("\"ClientMessageId\" IS NOT NULL");
             message.HasIndex(m => m.NodeId).HasFilter("\"Status\" = 'pending'"); // crash recovery, no full scan

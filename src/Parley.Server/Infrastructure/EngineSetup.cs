@@ -2,11 +2,13 @@ using System.Data.Common;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Parley.Engine;
+using Parley.Engine.Bots;
 using Parley.Engine.Storage;
+using Parley.Server.Models;
 
 namespace Parley.Server.Infrastructure;
 
-/// <summary>Registers the conversation engine, its store and the bot chosen by <c>Bot:Provider</c>.</summary>
+/// <summary>Registers the conversation engine, its store and the bot chosen by <c>Bot:Provider</c> (<see cref="BotSetup"/>).</summary>
 public static class EngineSetup
 {
     /// <summary>Adds <see cref="ConversationEngine"/>, <see cref="SqlTurnStore"/>, the <see cref="IChatClient"/> and the engine's background work.</summary>
@@ -16,14 +18,7 @@ public static class EngineSetup
             .Configure<IOptions<QuotaOptions>>((engine, quota) => engine.CostPerMessage = quota.Value.CostPerMessage)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
-        services.AddOptions<BotOptions>().BindConfiguration("Bot").ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<EchoBotOptions>().BindConfiguration("Bot:Echo").ValidateDataAnnotations().ValidateOnStart();
-
-        services.AddSingleton<IChatClient>(sp =>
-        {
-            var bot = sp.GetRequiredService<IOptions<BotOptions>>().Value;
-            return new EchoChatClient(TimeSpan.FromMilliseconds(bot.Echo.ChunkDelayMs), sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddParleyBot();
         // One registration only: a second one forwarding to the same instance (e.g. as ITurnStore) makes the container
         // dispose the store twice, and GroupCommitWriter.DisposeAsync throws on the second call at every shutdown.
         services.AddSingleton(sp => new SqlTurnStore(
@@ -37,7 +32,8 @@ public static class EngineSetup
             sp.GetRequiredService<IOptions<EngineOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationEngine>>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<BotSettings>()));
         services.AddHostedService<EngineMaintenance>();
         return services;
     }

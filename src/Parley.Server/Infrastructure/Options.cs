@@ -66,28 +66,13 @@ public sealed class QuotaOptions
     [Range(0, long.MaxValue, ErrorMessage = "Quota:InitialBalance must be between {1} and {2}.")]
     public long InitialBalance { get; set; } = 4_000;
 
-    /// <summary>Tokens charged per accepted message. Default 100.</summary>
+    /// <summary>Tokens charged per accepted message in <see cref="Parley.Engine.Bots.QuotaMode.PerMessage"/> mode. Default 100.</summary>
     [Range(0, long.MaxValue, ErrorMessage = "Quota:CostPerMessage must be between {1} and {2}.")]
     public long CostPerMessage { get; set; } = 100;
-}
 
-/// <summary>The bot (section <c>Bot</c>).</summary>
-public sealed class BotOptions
-{
-    /// <summary><c>echo</c> (default) replies with the user's text. Real LLM providers come later behind the same <c>IChatClient</c> seam.</summary>
-    [Required, RegularExpression("^(?i)echo$", ErrorMessage = "Bot:Provider must be echo.")]
-    public string Provider { get; set; } = "echo";
-
-    /// <summary>Echo bot settings.</summary>
-    public EchoBotOptions Echo { get; set; } = new();
-}
-
-/// <summary>The echo bot (section <c>Bot:Echo</c>).</summary>
-public sealed class EchoBotOptions
-{
-    /// <summary>Delay between streamed chunks in milliseconds (to simulate a slow model). Default 0.</summary>
-    [Range(0, 60_000, ErrorMessage = "Bot:Echo:ChunkDelayMs must be between {1} and {2}.")]
-    public int ChunkDelayMs { get; set; }
+    /// <summary><c>PerMessage</c> (default: <see cref="CostPerMessage"/> per message) or <c>PerToken</c> (prompt plus completion
+    /// tokens used: the prompt estimate plus the model's <c>MaxOutputTokens</c> are reserved, the rest refunded).</summary>
+    public Parley.Engine.Bots.QuotaMode Mode { get; set; } = Parley.Engine.Bots.QuotaMode.PerMessage;
 }
 
 /// <summary>Rate limits (section <c>RateLimits</c>), enforced with ASP.NET Core's rate limiter; exceeding one returns 429 with <c>Retry-After</c>.</summary>

@@ -12,9 +12,18 @@ public sealed record TokenPairBody(string AccessToken, string TokenType, int Exp
 
 public sealed record BalanceBody(long TokenBalance, long CostPerMessage);
 
-public sealed record ConversationBody(Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount);
+public sealed record ConversationBody(
+    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt);
 
-public sealed record MessageBody(Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt);
+public sealed record MessageBody(
+    Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
+    string? Model, string? FinishReason, UsageBody? Usage);
+
+public sealed record UsageBody(int PromptTokens, int CompletionTokens);
+
+public sealed record ModelBody(string Id, int ContextTokens, int MaxOutputTokens, bool IsDefault);
+
+public sealed record ModelListBody(IReadOnlyList<ModelBody> Items);
 
 public sealed record PageBody<T>(IReadOnlyList<T> Items, string? NextCursor);
 

@@ -238,7 +238,81 @@ describe('Chat', () => {
     await user.type(screen.getByTestId('message-input'), 'Start{Enter}');
     await waitFor(() => expect(texts()).toEqual(['user:completed:Start', 'assistant:completed:Start']));
     expect(onConversationCreated).toHaveBeenCalledExactlyOnceWith(conversation);
-    expect(requests.some((r) => r.method === 'GET')).toBe(false);
+    // A new chat loads no history (only the model list for its picker).
+    expect(requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).pathname)).toEqual(['/api/models']);
+  });
+
+  it('creates a new chat with the model picked from /api/models', async () => {
+    const conversation: Conversation = {
+      id: 'new1',
+      title: null,
+      createdAt: '2026-11-21T10:00:00Z',
+      updatedAt: '2026-11-21T10:00:00Z',
+      messageCount: 0,
+      model: 'small',
+    };
+    const { user, requests } = setup((request, signal) => {
+      if (route('GET', '/api/models', request)) {
+        return json({
+          items: [
+            { id: 'large', contextTokens: 8192, maxOutputTokens: 512, isDefault: true },
+            { id: 'small', contextTokens: 4096, maxOutputTokens: 256, isDefault: false },
+          ],
+        });
+      }
+      if (route('POST', '/api/conversations', request)) return json(conversation, 201);
+      if (route('POST', '/api/conversations/new1/messages', request)) {
+        const sse = controllableSse(signal);
+        sse.send(sseEvent('user', { userMessage: { ...user1('Hi'), conversationId: 'new1' }, tokenBalance: 3 }));
+        sse.close();
+        return sse.response;
+      }
+      return problem(500);
+    }, null);
+    const picker = await screen.findByTestId('model-picker');
+    await waitFor(() => expect(picker).toHaveValue('large'));
+    await user.selectOptions(picker, 'small');
+    await user.type(screen.getByTestId('message-input'), 'Hi{Enter}');
+    await waitFor(() => expect(requests.some((r) => route('POST', '/api/conversations', r))).toBe(true));
+    const created = requests.find((r) => route('POST', '/api/conversations', r))!;
+    expect(await created.json()).toEqual({ model: 'small' });
+  });
+
+  it('stops a reply through the stop endpoint and shows the stored, cancelled part', async () => {
+    const { user, requests } = setup((request, signal) => {
+      if (route('POST', '/api/conversations/c1/messages', request)) {
+        const sse = controllableSse(signal);
+        streams.push(sse);
+        return sse.response;
+      }
+      if (route('POST', '/api/conversations/c1/stop', request)) {
+        // The server stops the turn; its stream ends with the stored, cancelled reply.
+        queueMicrotask(() => {
+          streams[0]!.send(sseEvent('assistant', {
+            assistantMessage: { ...assistant1('Once upon', 'cancelled'), finishReason: 'cancelled' },
+            tokenBalance: 1,
+          }));
+          streams[0]!.close();
+        });
+        return new Response(null, { status: 202 });
+      }
+      return emptyHistory(request, signal);
+    });
+    const input = await screen.findByTestId('message-input');
+    await waitFor(() => expect(input).toBeEnabled());
+    await user.type(input, 'Long story{Enter}');
+    await waitFor(() => expect(streams).toHaveLength(1));
+    await act(async () => {
+      streams[0]!.send(sseEvent('user', { userMessage: user1('Long story'), tokenBalance: 1 }));
+      streams[0]!.send(sseEvent('delta', { text: 'Once upon' }));
+    });
+    await waitFor(() => expect(texts()[1]).toBe('assistant:pending:Once upon'));
+
+    await user.click(screen.getByTestId('stop'));
+
+    await waitFor(() => expect(texts()).toEqual(['user:completed:Long story', 'assistant:cancelled:Once uponStopped']));
+    expect(requests.some((r) => route('POST', '/api/conversations/c1/stop', r))).toBe(true);
+    expect(screen.queryByTestId('error')).toBeNull();
   });
 
   it('loads the newest page first and older pages on demand', async () => {

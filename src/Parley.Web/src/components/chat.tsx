@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { useChat, type UseChatOptions } from '../hooks/use-chat';
 import { navigate } from '../lib/router';
+import { ConversationSettings, ModelPicker } from './chat-settings';
 import { ErrorBanner } from './error-banner';
 import { MessageInput } from './message-input';
 import { Messages } from './messages';
@@ -41,6 +42,10 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
     sendCount,
     send,
     stop,
+    conversationId,
+    models,
+    model,
+    setModel,
   } = useChat(options);
 
   // Escape stops a running reply (unless a dialog or the drawer is open: Escape closes those first).
@@ -114,6 +119,11 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
               ` Each message costs ${format.format(costPerMessage)} tokens and your balance is ${format.format(balance)}.`}{' '}
             Your conversations stay readable.
           </p>
+        )}
+        {conversationId ? (
+          <ConversationSettings conversationId={conversationId} />
+        ) : (
+          <ModelPicker models={models} value={model} onChange={setModel} disabled={streaming} />
         )}
         <MessageInput
           value={input}

@@ -70,4 +70,20 @@ describe('Message', () => {
     expect(screen.queryByRole('status')).toBeNull();
     expect(screen.getByTestId('message')).toHaveTextContent('partialStopped');
   });
+
+  it('shows the tokens and model of a reply, and says when it was cut at the length limit', () => {
+    render(
+      <Message
+        message={msg({
+          role: 'assistant',
+          content: 'Partial',
+          model: 'gpt-4o-mini',
+          finishReason: 'length',
+          usage: { promptTokens: 12, completionTokens: 30 },
+        })}
+      />,
+    );
+    expect(screen.getByTestId('usage')).toHaveTextContent('42 tokens · gpt-4o-mini');
+    expect(screen.getByText('Cut off at the reply length limit')).toBeInTheDocument();
+  });
 });

@@ -9,10 +9,29 @@ import { CopyIcon, LogoIcon } from './icons';
 export const loadMarkdown = () => import('./markdown');
 const Markdown = lazy(() => loadMarkdown().then((module) => ({ default: module.Markdown })));
 
-function StatusNote({ status }: { status: MessageModel['status'] }) {
-  if (status === 'cancelled') return <p className="mt-1 text-xs text-zinc-500">Stopped</p>;
-  if (status === 'failed') return <p className="mt-1 text-xs text-red-700">The reply failed.</p>;
+function StatusNote({ message }: { message: MessageModel }) {
+  if (message.status === 'cancelled') return <p className="mt-1 text-xs text-zinc-500">Stopped</p>;
+  if (message.status === 'failed') return <p className="mt-1 text-xs text-red-700">The reply failed.</p>;
+  if (message.finishReason === 'length') {
+    return <p className="mt-1 text-xs text-zinc-500">Cut off at the reply length limit</p>;
+  }
   return null;
+}
+
+/** The tokens a reply cost (prompt read plus reply written), and the model that wrote it. */
+function UsageNote({ message }: { message: MessageModel }) {
+  if (!message.usage) return null;
+  const { promptTokens, completionTokens } = message.usage;
+  return (
+    <p
+      className="mt-1 text-xs text-zinc-500"
+      data-testid="usage"
+      title={`${promptTokens} prompt tokens + ${completionTokens} reply tokens`}
+    >
+      {`${promptTokens + completionTokens} tokens`}
+      {message.model ? ` · ${message.model}` : ''}
+    </p>
+  );
 }
 
 function Typing() {
@@ -98,7 +117,8 @@ export const Message = memo(function Message({ message }: { message: MessageMode
               <Markdown>{message.content}</Markdown>
             </Suspense>
           )}
-          <StatusNote status={message.status} />
+          <StatusNote message={message} />
+          <UsageNote message={message} />
         </div>
       </article>
       <div className="pl-9">

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../lib/api-context';
 import { ApiError, NetworkError, describeError, isAbortError } from '../lib/errors';
 import { LOCAL_PREFIX, isLocalMessage, mergeMessages } from '../lib/messages';
-import type { Conversation, Message as MessageModel, ProblemDetails } from '../lib/types';
+import type { Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
 
 export const PAGE_SIZE = 30;
 /** Local (not yet stored) messages sort after every stored one. */
@@ -74,6 +74,27 @@ export function useChat({
   const [announcement, setAnnouncement] = useState('');
   const [sendCount, setSendCount] = useState(0);
   const controllerRef = useRef<AbortController | null>(null);
+  /** The running turn was accepted (its user message stored): Stop goes through the server then. */
+  const acceptedRef = useRef(false);
+  /** A new chat's model picker (GET /api/models); an existing conversation keeps its model. */
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const [model, setModel] = useState('');
+
+  useEffect(() => {
+    if (mountedWith) return;
+    let active = true;
+    api.listModels().then(
+      (list) => {
+        if (!active) return;
+        setModels(list.items);
+        setModel((current) => current || (list.items.find((m) => m.isDefault) ?? list.items[0])?.id || '');
+      },
+      () => undefined, // No picker: the server's default model answers.
+    );
+    return () => {
+      active = false;
+    };
+  }, [api, mountedWith]);
   /** The last send attempt not yet accepted: resending the same text reuses its clientMessageId. */
   const attemptRef = useRef<{ content: string; clientMessageId: string } | null>(null);
 
@@ -197,6 +218,7 @@ export function useChat({
 
       const controller = new AbortController();
       controllerRef.current = controller;
+      acceptedRef.current = false;
       const userKey = `${LOCAL_PREFIX}user:${clientMessageId}`;
       const draftKey = `${LOCAL_PREFIX}assistant:${clientMessageId}`;
       const placeholder = (id: string, role: MessageModel['role']): MessageModel => ({
@@ -229,7 +251,7 @@ export function useChat({
       let failure: ProblemDetails | null = null;
       try {
         if (!id) {
-          created = await api.createConversation();
+          created = await api.createConversation(undefined, model || undefined);
           id = created.id;
           conversationIdRef.current = id;
         }
@@ -238,6 +260,7 @@ export function useChat({
           switch (event.type) {
             case 'user':
               accepted = true;
+              acceptedRef.current = true;
               attemptRef.current = null;
               if (created) onConversationCreated(created);
               replace(userKey, event.userMessage);
@@ -320,10 +343,28 @@ export function useChat({
         if (id && (!created || accepted)) onActivity(id);
       }
     },
-    [api, discard, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
+    [api, discard, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
   );
 
-  const stop = useCallback(() => controllerRef.current?.abort(), []);
+  // Stop asks the server to stop the turn (as any tab may): the stream then ends with the stored, cancelled reply.
+  // Before the turn was accepted, or when the server cannot be asked, the request itself is aborted instead.
+  const stop = useCallback(() => {
+    const controller = controllerRef.current;
+    const id = conversationIdRef.current;
+    if (!controller) return;
+    if (!id || !acceptedRef.current) {
+      controller.abort();
+      return;
+    }
+    api.stopTurn(id).then(
+      () => {
+        setTimeout(() => {
+          if (controllerRef.current === controller) controller.abort(); // the stream did not end: stop reading it
+        }, 5000);
+      },
+      () => controller.abort(),
+    );
+  }, [api]);
 
   const reload = useCallback(() => setReloadCount((n) => n + 1), []);
 
@@ -343,5 +384,10 @@ export function useChat({
     sendCount,
     send,
     stop,
+    /** The conversation's id once it exists (a new chat's is set by its first send). */
+    conversationId: conversationIdRef.current,
+    models,
+    model,
+    setModel,
   };
 }

@@ -6,6 +6,7 @@ import type {
   ChatEvent,
   Conversation,
   Message,
+  ModelInfo,
   Page,
   SendResult,
   TokenPair,
@@ -92,8 +93,26 @@ export class ApiClient {
     return this.json<Page<Conversation>>(`/api/conversations${query(params)}`);
   }
 
-  createConversation(title?: string): Promise<Conversation> {
-    return this.json<Conversation>('/api/conversations', jsonInit('POST', title ? { title } : {}));
+  createConversation(title?: string, model?: string): Promise<Conversation> {
+    const body: Record<string, string> = {};
+    if (title) body.title = title;
+    if (model) body.model = model;
+    return this.json<Conversation>('/api/conversations', jsonInit('POST', body));
+  }
+
+  /** Changes a conversation's model and/or system prompt ('' for none). */
+  updateConversation(id: string, change: { model?: string; systemPrompt?: string }): Promise<Conversation> {
+    return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
+  }
+
+  /** Stops the conversation's running turn (from any tab); its stream then ends with the stored, cancelled reply. */
+  stopTurn(id: string): Promise<void> {
+    return this.json<void>(`/api/conversations/${encodeURIComponent(id)}/stop`, { method: 'POST' });
+  }
+
+  /** The models a conversation may use. */
+  listModels(): Promise<{ items: ModelInfo[] }> {
+    return this.json<{ items: ModelInfo[] }>('/api/models');
   }
 
   getConversation(id: string): Promise<Conversation> {

@@ -27,7 +27,28 @@ export interface Conversation {
   createdAt: string;
   updatedAt: string;
   messageCount: number;
+  /** The model that answers (an id of GET /api/models). */
+  model?: string;
+  /** The conversation's own system prompt; null when it uses the server's default, '' for none. */
+  systemPrompt?: string | null;
 }
+
+/** A model a conversation may use (GET /api/models). */
+export interface ModelInfo {
+  id: string;
+  contextTokens: number;
+  maxOutputTokens: number;
+  isDefault: boolean;
+}
+
+/** Tokens of one turn. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** How a reply ended. */
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
 
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
@@ -40,6 +61,12 @@ export interface Message {
   content: string;
   status: MessageStatus;
   createdAt: string;
+  /** Assistant messages: the model that wrote it. */
+  model?: string | null;
+  /** Assistant messages: how the reply ended. */
+  finishReason?: FinishReason | null;
+  /** Assistant messages: the turn's tokens. */
+  usage?: Usage | null;
 }
 
 export interface Page<T> {
