@@ -31,6 +31,7 @@ builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
+builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
@@ -39,8 +40,7 @@ app.UseSecurityHeaders();
 app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+app.UseParleyStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
@@ -58,7 +58,7 @@ app.MapModels();
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.
 var consumesJson = new AcceptsMetadata(["application/json"]);
 app.MapFallback("/api/{**path}", () => Problems.NotFound("endpoint")).WithMetadata(consumesJson);
-app.MapFallbackToFile("index.html").WithMetadata(consumesJson);
+app.MapFallbackToFile("index.html", StaticFiles.Options).WithMetadata(consumesJson);
 
 app.Run();
 

@@ -33,12 +33,14 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
             }
 
             // Two writers send JSON turns back to back, two stream them (a streamed turn's user message is stored
-            // before the bot runs). Each turn takes about 0.6 s of bot time. Kill the server while a stream is mid-reply.
+            // before the bot runs). Each reply is 4 chunks 200 ms apart. Once 4 turns are acknowledged, kill the server
+            // just after a stream's first chunk: the rest of that reply (~0.6 s) is the margin for the kill to land
+            // mid-reply however loaded the machine is.
             var running = writers.Select(w => Task.Run(w.RunAsync, Cancel)).ToList();
             var clock = Stopwatch.StartNew();
-            while (!(clock.Elapsed > TimeSpan.FromSeconds(2) && writers.Any(w => w.MidReply)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+            while (!(writers.Sum(w => w.AcknowledgedCount) >= 4 && writers.Any(w => w.JustStartedReply)) && clock.Elapsed < TimeSpan.FromSeconds(90))
             {
-                await Task.Delay(20, Cancel);
+                await Task.Delay(5, Cancel);
             }
 
             server.Kill();
@@ -142,7 +144,8 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
     /// <summary>Sends turns to one conversation until the server is gone, remembering what was acknowledged.</summary>
     private sealed record Writer(HttpClient Client, Guid ConversationId, bool Streaming)
     {
-        private volatile bool _midReply;
+        private int _deltas;
+        private int _acknowledged;
 
         /// <summary>Turns acknowledged: a 200, or an event stream that reached its <c>assistant</c> event.</summary>
         public List<(MessageBody User, MessageBody Assistant)> Acknowledged { get; } = [];
@@ -150,8 +153,11 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
         /// <summary>The user message of a streamed turn whose <c>user</c> event arrived but whose reply never did.</summary>
         public MessageBody? Interrupted { get; private set; }
 
-        /// <summary>True between a streamed turn's first delta and its end.</summary>
-        public bool MidReply => _midReply;
+        /// <summary>How many turns <see cref="Acknowledged"/> holds (safe to read from another thread).</summary>
+        public int AcknowledgedCount => Volatile.Read(ref _acknowledged);
+
+        /// <summary>True when the running streamed turn has received its first delta and no other.</summary>
+        public bool JustStartedReply => Volatile.Read(ref _deltas) == 1;
 
         public async Task RunAsync()
         {
@@ -172,6 +178,7 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
                         var turn = await response.Content.ReadFromJsonAsync<TurnBody>(Json.Strict, Cancel)
                             ?? throw new InvalidOperationException("An acknowledged turn without a body.");
                         Acknowledged.Add((turn.UserMessage, turn.AssistantMessage));
+                        Interlocked.Increment(ref _acknowledged);
                         continue;
                     }
 
@@ -189,16 +196,18 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
                                 accepted = item.As<UserEventBody>().UserMessage;
                                 break;
                             case "delta":
-                                _midReply = true;
+                                Interlocked.Increment(ref _deltas);
                                 break;
                             case "assistant":
                                 Acknowledged.Add((accepted! with { Status = "completed" }, item.As<AssistantEventBody>().AssistantMessage));
+                                Interlocked.Increment(ref _acknowledged);
+                                Volatile.Write(ref _deltas, 0);
                                 accepted = null;
                                 break;
                         }
                     }
 
-                    _midReply = false;
+                    Volatile.Write(ref _deltas, 0);
                     if (accepted is not null)
                     {
                         return; // the stream ended without its reply

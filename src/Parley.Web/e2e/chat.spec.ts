@@ -1,11 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ParleyApp } from './parley-app';
-
-const PASSWORD = 'Parley#2026';
-
-function uniqueUserName(project: string): string {
-  return `e2e_${project}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`.slice(0, 32);
-}
+import { PASSWORD, ParleyApp, uniqueUserName } from './parley-app';
 
 test('register, chat with streaming, keep history, rename, delete, log out and back in', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
@@ -23,14 +17,9 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
     await expect(page.locator('[data-rule="lower"]')).toHaveAttribute('data-met', 'true');
     await page.getByRole('button', { name: 'Log in' }).click();
     await app.register(userName, PASSWORD, `${userName}@example.com`);
-    // Registration leads to the login form with the user name filled in.
-    await expect(app.byTestId('login-username')).toHaveValue(userName);
-  });
-
-  await test.step('log in', async () => {
-    await app.byTestId('login-password').fill(PASSWORD);
-    await app.byTestId('login-submit').click();
+    // Registering signs the new user in: the empty chat with example prompts.
     await expect(app.byTestId('token-balance')).toHaveText(/\d/);
+    await expect(app.byTestId('example-prompt')).toHaveCount(4);
   });
 
   const startBalance = await app.balance();
@@ -123,9 +112,8 @@ test('register, chat with streaming, keep history, rename, delete, log out and b
 test('shows server field errors on registration and a clear login error', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}x`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await expect(app.byTestId('login-username')).toHaveValue(userName);
+  await app.signUp(userName);
+  await app.logout();
 
   // Same name again: the server's 409 is shown next to the user name field.
   await app.register(userName, PASSWORD);
@@ -143,9 +131,7 @@ test('shows server field errors on registration and a clear login error', async 
 test('streams the reply as it arrives, and Stop keeps what was generated', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}s`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
 
   // The echo comes back word by word with a pause between chunks (Bot__Echo__ChunkDelayMs in the global setup).
   const text = 'Alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november';
@@ -186,9 +172,7 @@ test('streams the reply as it arrives, and Stop keeps what was generated', async
 test('network loss keeps the typed text, and Retry sends it once', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}n`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   const balance = await app.balance();
 
   const sendRoute = /\/api\/conversations\/[^/]+\/messages$/;
@@ -214,34 +198,10 @@ test('network loss keeps the typed text, and Retry sends it once', async ({ page
   expect(await app.balance()).toBeLessThan(balance);
 });
 
-test('running out of tokens shows a clear message and keeps the text', async ({ page }, testInfo) => {
-  const app = new ParleyApp(page);
-  const userName = uniqueUserName(`${testInfo.project.name}q`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
-
-  // The e2e server gives 1,000 tokens and charges 250 per message: four messages, then 402.
-  for (let i = 1; i <= 4; i++) await app.send(`message ${i}`);
-  expect(await app.balance()).toBe(0);
-  const input = app.byTestId('message-input');
-  await input.fill('one more');
-  await input.press('Enter');
-  const error = app.byTestId('error');
-  await expect(error).toContainText(/out of tokens/i);
-  await expect(input).toHaveValue('one more');
-  await expect(app.messages).toHaveCount(8);
-  await app.screenshot(`${testInfo.project.name}-out-of-tokens`);
-  await error.getByRole('button', { name: 'Dismiss error' }).click();
-  await expect(error).toBeHidden();
-});
-
 test('an expired access token is refreshed; a revoked session goes back to login', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}r`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   await app.send('still here');
   const url = page.url();
 
@@ -265,6 +225,7 @@ test('an expired access token is refreshed; a revoked session goes back to login
   });
   await page.reload();
   await expect(app.byTestId('login-username')).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText('Your session has expired. Log in again to continue.');
   await app.login(userName, PASSWORD);
   await expect(app.messagesByRole('assistant').locator('.markdown')).toHaveText(['still here']);
 });
@@ -272,9 +233,7 @@ test('an expired access token is refreshed; a revoked session goes back to login
 test('auto-scroll follows a streaming reply, but not after the user scrolls up', async ({ page }, testInfo) => {
   const app = new ParleyApp(page);
   const userName = uniqueUserName(`${testInfo.project.name}a`);
-  await app.goto('/');
-  await app.register(userName, PASSWORD);
-  await app.login(userName, PASSWORD);
+  await app.signUp(userName);
   const list = app.byTestId('messages');
   const distanceFromBottom = () => list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
   const tall = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} line ${i + 1}`).join('\n\n');

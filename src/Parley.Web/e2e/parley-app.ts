@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 const screenshotDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 
+export const PASSWORD = 'Parley#2026';
+
+/** A user name no other test (or earlier run) used. */
+export function uniqueUserName(tag: string): string {
+  return `e2e_${tag}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`.slice(0, 32);
+}
+
 /** Page object for the Parley SPA; every selector is a data-testid. */
 export class ParleyApp {
   constructor(readonly page: Page) {}
@@ -56,6 +63,13 @@ export class ParleyApp {
     await this.byTestId('register-submit').click();
   }
 
+  /** Opens the app, registers a new user and ends signed in, on an empty new chat. */
+  async signUp(userName: string, password = PASSWORD) {
+    await this.goto('/');
+    await this.register(userName, password);
+    await expect(this.byTestId('token-balance')).toHaveText(/\d/);
+  }
+
   async login(userName: string, password: string) {
     await this.byTestId('login-username').fill(userName);
     await this.byTestId('login-password').fill(password);
@@ -102,6 +116,7 @@ export class ParleyApp {
    */
   async send(text: string): Promise<string> {
     const input = this.byTestId('message-input');
+    await expect(input).toBeEnabled();
     await input.click();
     const lines = text.split('\n');
     for (const [i, line] of lines.entries()) {

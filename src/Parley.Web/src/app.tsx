@@ -6,5 +6,5 @@ import { useApi } from './lib/api-context';
 export function App() {
   const api = useApi();
   const session = useSyncExternalStore(api.session.subscribe, api.session.get);
-  return session ? <Workspace /> : <AuthScreen />;
+  return session ? <Workspace /> : <AuthScreen expired={api.session.endedBy === 'expired'} />;
 }

@@ -5,8 +5,11 @@ import { RegisterForm } from './register-form';
 
 type Mode = { kind: 'login'; userName?: string; notice?: string } | { kind: 'register' };
 
-export function AuthScreen() {
-  const [mode, setMode] = useState<Mode>({ kind: 'login' });
+/** Login or registration; `expired` says the previous session ended by itself (not by logging out). */
+export function AuthScreen({ expired = false }: { expired?: boolean }) {
+  const [mode, setMode] = useState<Mode>(
+    expired ? { kind: 'login', notice: 'Your session has expired. Log in again to continue.' } : { kind: 'login' },
+  );
   return (
     <main className="flex min-h-dvh flex-col items-center justify-center bg-zinc-50 px-4 py-10">
       <div className="mb-6 flex items-center gap-2 text-zinc-900">
@@ -25,6 +28,7 @@ export function AuthScreen() {
           <RegisterForm
             onShowLogin={() => setMode({ kind: 'login' })}
             onRegistered={(userName) =>
+              // Registering signs in; this is the fallback when that login failed.
               setMode({ kind: 'login', userName, notice: `Account ${userName} created. Log in to start chatting.` })
             }
           />

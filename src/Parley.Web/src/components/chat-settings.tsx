@@ -18,7 +18,7 @@ export function ModelPicker({ models, value, onChange, disabled = false }: Model
       Model
       <select
         data-testid="model-picker"
-        className="rounded-md border border-zinc-300 bg-white px-2 py-1 text-xs text-zinc-800"
+        className="touch-target rounded-md border border-zinc-300 bg-white px-2 py-1 text-xs text-zinc-800"
         value={value}
         disabled={disabled}
         onChange={(event) => onChange(event.target.value)}
@@ -76,7 +76,7 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
       <button
         type="button"
         data-testid="conversation-settings"
-        className="underline-offset-2 hover:underline"
+        className="touch-target underline-offset-2 hover:underline"
         aria-expanded={open}
         onClick={() => setOpen((value) => !value)}
       >

@@ -28,7 +28,8 @@ function setup(handler: Handler, conversationId: string | null = 'c1') {
 }
 
 const messages = () => screen.queryAllByTestId('message');
-const texts = () => messages().map((m) => `${m.dataset.role}:${m.dataset.status}:${m.textContent}`);
+const textOf = (m: HTMLElement) => m.textContent;
+const texts = () => messages().map((m) => `${m.dataset.role}:${m.dataset.status}:${textOf(m)}`);
 
 describe('Chat', () => {
   let streams: Sse[];
@@ -327,7 +328,7 @@ describe('Chat', () => {
     await waitFor(() => expect(texts()).toEqual(['user:completed:newer', 'assistant:completed:newest']));
     await user.click(screen.getByRole('button', { name: 'Load older messages' }));
     await waitFor(() =>
-      expect(messages().map((m) => m.textContent)).toEqual(['oldest', 'older', 'newer', 'newest']),
+      expect(messages().map(textOf)).toEqual(['oldest', 'older', 'newer', 'newest']),
     );
     expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull();
     expect(Object.fromEntries(new URL(requests[0]!.url).searchParams)).toEqual({ from: 'end', limit: '30' });

@@ -34,7 +34,7 @@ export function ConfirmDialog({ title, description, confirmLabel, busy = false, 
   }
 
   return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-zinc-950/40 p-4" onKeyDown={handleKeyDown}>
+    <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/50 p-4" onKeyDown={handleKeyDown}>
       <div
         role="alertdialog"
         aria-modal="true"

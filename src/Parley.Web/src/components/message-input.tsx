@@ -8,6 +8,8 @@ interface MessageInputProps {
   onStop: () => void;
   streaming: boolean;
   disabled?: boolean;
+  /** The text can be edited but not sent (e.g. out of tokens). */
+  sendDisabled?: boolean;
   placeholder?: string;
   autoFocus?: boolean;
 }
@@ -22,11 +24,12 @@ export function MessageInput({
   onStop,
   streaming,
   disabled = false,
+  sendDisabled = false,
   placeholder = 'Send a message',
   autoFocus = false,
 }: MessageInputProps) {
   const textareaRef = useRef<HTMLTextAreaElement>(null);
-  const canSend = !streaming && !disabled && value.trim().length > 0;
+  const canSend = !streaming && !disabled && !sendDisabled && value.trim().length > 0;
 
   // Grow with the text up to a limit, then scroll.
   useEffect(() => {
@@ -69,7 +72,7 @@ export function MessageInput({
           disabled={disabled}
           autoFocus={autoFocus}
           aria-describedby="message-input-hint"
-          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-400 disabled:cursor-not-allowed"
+          className="max-h-[200px] min-h-6 flex-1 resize-none self-center bg-transparent py-1.5 max-md:py-2.5 text-[15px] leading-6 text-zinc-900 outline-none placeholder:text-zinc-500 disabled:cursor-not-allowed"
         />
         {streaming ? (
           <button
@@ -77,7 +80,7 @@ export function MessageInput({
             onClick={onStop}
             data-testid="stop"
             aria-label="Stop generating"
-            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
+            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 max-md:size-11 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
           >
             <StopIcon />
           </button>
@@ -87,13 +90,13 @@ export function MessageInput({
             data-testid="send"
             aria-label="Send message"
             disabled={!canSend}
-            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900 disabled:bg-zinc-200 disabled:text-zinc-400"
+            className="flex size-9 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-white hover:bg-zinc-700 max-md:size-11 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900 disabled:bg-zinc-200 disabled:text-zinc-400"
           >
             <SendIcon />
           </button>
         )}
       </div>
-      <p id="message-input-hint" className="mt-1.5 hidden text-center text-xs text-zinc-400 sm:block">
+      <p id="message-input-hint" className="mt-1.5 hidden text-center text-xs text-zinc-500 sm:block">
         Enter to send · Shift+Enter for a new line
       </p>
     </form>

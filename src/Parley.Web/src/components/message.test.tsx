@@ -26,7 +26,8 @@ describe('Message', () => {
     const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
     const article = screen.getByTestId('message');
     expect(article).toHaveAttribute('data-role', 'assistant');
-    expect(await screen.findByRole('heading', { level: 1, name: 'Title' })).toBeInTheDocument();
+    // Headings sit under the page's h1: # Title is an h3.
+    expect(await screen.findByRole('heading', { level: 3, name: 'Title' })).toBeInTheDocument();
     expect(container.querySelector('strong')).toHaveTextContent('bold');
     expect(screen.getAllByRole('listitem').map((li) => li.textContent)).toEqual(['one', 'two']);
     expect(screen.getByRole('table')).toHaveTextContent('ab12');
@@ -38,16 +39,17 @@ describe('Message', () => {
     expect(link.getAttribute('rel')).toContain('noopener');
   });
 
-  it('never renders raw HTML or script URLs from assistant content', async () => {
+  it('shows raw HTML as text and script URLs as plain text, never as elements', async () => {
     const content =
-      'Hi <img src=x onerror="alert(1)"> <script>alert(2)</script> <b>raw</b>\n\n[click](javascript:alert(3))';
+      'Hi <img src=x onerror="alert(1)"> <script>alert(2)</script> <b>raw</b>\n\n[click](javascript:alert(3)) ![pic](javascript:alert(4))';
     const { container } = render(<Message message={msg({ role: 'assistant', content })} />);
     await waitFor(() => expect(container.querySelector('.markdown')).not.toBeNull());
-    expect(container.querySelector('img, script, b')).toBeNull();
-    expect(container.innerHTML).not.toContain('onerror');
-    const link = screen.getByText('click').closest('a');
-    expect(link).not.toBeNull();
-    expect(link?.getAttribute('href') ?? '').not.toMatch(/javascript:/i);
+    expect(container.querySelector('img, script, b, a')).toBeNull();
+    expect(container.querySelector('.markdown p')?.textContent).toBe(
+      'Hi <img src=x onerror="alert(1)"> <script>alert(2)</script> <b>raw</b>',
+    );
+    expect(screen.getByText('click')).toHaveAttribute('data-blocked', 'link');
+    expect(screen.getByText('pic')).toHaveAttribute('data-blocked', 'image');
   });
 
   it('renders user content as plain text with whitespace kept', () => {

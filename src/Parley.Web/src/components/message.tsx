@@ -1,7 +1,9 @@
 import { Suspense, lazy, memo } from 'react';
+import { copyText } from '../lib/clipboard';
 import { isLocalMessage } from '../lib/messages';
+import { showToast } from '../lib/toast';
 import type { Message as MessageModel } from '../lib/types';
-import { LogoIcon } from './icons';
+import { CopyIcon, LogoIcon } from './icons';
 
 // The markdown renderer is most of the bundle: it loads in its own chunk, so the login screen does not wait for it.
 export const loadMarkdown = () => import('./markdown');
@@ -22,7 +24,7 @@ function UsageNote({ message }: { message: MessageModel }) {
   const { promptTokens, completionTokens } = message.usage;
   return (
     <p
-      className="mt-1 text-xs text-zinc-400"
+      className="mt-1 text-xs text-zinc-500"
       data-testid="usage"
       title={`${promptTokens} prompt tokens + ${completionTokens} reply tokens`}
     >
@@ -42,48 +44,86 @@ function Typing() {
   );
 }
 
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Copy and the time sent, under a stored message (outside its article, so the message's text is its content only): shown on hover or keyboard focus (always on touch screens). */
+function MessageActions({ message, align }: { message: MessageModel; align: 'start' | 'end' }) {
+  if (isLocalMessage(message) || message.status === 'pending') return null;
+  const date = new Date(message.createdAt);
+  const valid = !Number.isNaN(date.getTime());
+  return (
+    <div
+      className={`message-actions mt-1 flex items-center gap-1 text-xs text-zinc-500 ${align === 'end' ? 'justify-end' : ''}`}
+    >
+      {valid && (
+        <time dateTime={message.createdAt} title={dateTimeFormat.format(date)} data-testid="message-time" className="px-1">
+          {timeFormat.format(date)}
+        </time>
+      )}
+      <button
+        type="button"
+        className="icon-button size-7"
+        aria-label={message.role === 'user' ? 'Copy your message' : 'Copy reply'}
+        data-testid="copy-message"
+        onClick={() => void copyText(message.content).then((ok) => showToast(ok ? 'Copied to clipboard' : 'Could not copy'))}
+      >
+        <CopyIcon width={15} height={15} />
+      </button>
+    </div>
+  );
+}
+
 /** One message: user text as plain text (whitespace kept), assistant text as sanitized markdown. */
 export const Message = memo(function Message({ message }: { message: MessageModel }) {
   if (message.role === 'user') {
     return (
-      <article
-        aria-label="Your message"
-        data-testid="message"
-        data-role="user"
-        data-status={message.status}
-        className="flex justify-end"
-      >
-        <div
-          className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
+      <div className="group">
+        <article
+          aria-label="Your message"
+          data-testid="message"
+          data-role="user"
+          data-status={message.status}
+          className="flex justify-end"
         >
-          {message.content}
-        </div>
-      </article>
+          <div
+            className={`max-w-[85%] whitespace-pre-wrap break-words rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-relaxed text-zinc-900 ${isLocalMessage(message) ? 'opacity-70' : ''}`}
+          >
+            {message.content}
+          </div>
+        </article>
+        <MessageActions message={message} align="end" />
+      </div>
     );
   }
   const waiting = message.status === 'pending' && message.content === '';
   return (
-    <article
-      aria-label="Assistant message"
-      data-testid="message"
-      data-role="assistant"
-      data-status={message.status}
-      className="flex gap-3"
-    >
-      <div className="mt-0.5 shrink-0 text-zinc-900">
-        <LogoIcon width={24} height={24} />
+    <div className="group">
+      <article
+        aria-label="Assistant message"
+        data-testid="message"
+        data-role="assistant"
+        data-status={message.status}
+        className="flex gap-3"
+      >
+        <div className="mt-0.5 shrink-0 text-zinc-900">
+          <LogoIcon width={24} height={24} />
+        </div>
+        <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
+          {waiting ? (
+            <Typing />
+          ) : (
+            <Suspense fallback={<div className="whitespace-pre-wrap">{message.content}</div>}>
+              <Markdown>{message.content}</Markdown>
+            </Suspense>
+          )}
+          <StatusNote message={message} />
+          <UsageNote message={message} />
+        </div>
+      </article>
+      <div className="pl-9">
+        <MessageActions message={message} align="start" />
       </div>
-      <div className="min-w-0 flex-1 text-[15px] leading-relaxed text-zinc-900">
-        {waiting ? (
-          <Typing />
-        ) : (
-          <Suspense fallback={<div className="whitespace-pre-wrap">{message.content}</div>}>
-            <Markdown>{message.content}</Markdown>
-          </Suspense>
-        )}
-        <StatusNote message={message} />
-        <UsageNote message={message} />
-      </div>
-    </article>
+    </div>
   );
 });

@@ -11,12 +11,21 @@ interface MessagesProps {
   onLoadOlder: () => void;
   /** Changes whenever the user sends: the view jumps to the bottom and follows the reply again. */
   sendCount: number;
+  /** The empty state offers example prompts; picking one calls this. */
+  onExample?: (prompt: string) => void;
 }
+
+const EXAMPLES = [
+  { title: 'Explain a concept', prompt: 'Explain how HTTPS keeps a connection private, in three short paragraphs.' },
+  { title: 'Write some code', prompt: 'Write a TypeScript function that groups an array of objects by a key.' },
+  { title: 'Plan something', prompt: 'Make a packing checklist for a three-day hiking trip as a task list.' },
+  { title: 'Compare options', prompt: 'Compare SQLite and PostgreSQL for a small web app in a table.' },
+];
 
 /** Load older messages when the user scrolls this close (px) to the top. */
 const LOAD_OLDER_AT = 120;
 
-export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCount }: MessagesProps) {
+export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCount, onExample }: MessagesProps) {
   const { containerRef, isAtBottom, scrollToBottom, onScroll, onWheel } = useScrollToBottom<HTMLDivElement>();
   // Distance from the bottom before older messages were prepended, to keep the view still.
   const anchorRef = useRef<number | null>(null);
@@ -71,15 +80,32 @@ export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCo
             </div>
           )}
           {messages.length === 0 ? (
-            <div className="flex flex-col items-center gap-3 pt-[18vh] text-center">
+            <div className="flex flex-col items-center gap-3 pt-[12vh] text-center">
               <LogoIcon width={40} height={40} className="text-zinc-900" />
               <h2 className="text-2xl font-semibold tracking-tight text-zinc-900">How can I help you today?</h2>
               <p className="max-w-sm text-sm text-zinc-500">
                 Ask anything. Replies stream in as they are written; you can stop them at any time.
               </p>
+              {onExample && (
+                <ul className="mt-4 grid w-full max-w-xl grid-cols-1 gap-2 text-left sm:grid-cols-2" aria-label="Example prompts">
+                  {EXAMPLES.map((example) => (
+                    <li key={example.title}>
+                      <button
+                        type="button"
+                        onClick={() => onExample(example.prompt)}
+                        data-testid="example-prompt"
+                        className="h-full w-full rounded-xl border border-zinc-200 bg-white px-3.5 py-2.5 text-left text-sm transition hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-zinc-900"
+                      >
+                        <span className="block font-medium text-zinc-900">{example.title}</span>
+                        <span className="mt-0.5 line-clamp-2 block text-zinc-500">{example.prompt}</span>
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
             </div>
           ) : (
-            <div role="log" aria-label="Messages" aria-live="polite" className="flex flex-col gap-6">
+            <div role="log" aria-label="Messages" aria-live="off" className="flex flex-col gap-6">
               {messages.map((message) => (
                 <Message key={message.id} message={message} />
               ))}

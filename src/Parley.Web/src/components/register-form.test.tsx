@@ -37,25 +37,44 @@ describe('RegisterForm', () => {
     expect(requests).toHaveLength(0);
   });
 
-  it('registers and reports the user name', async () => {
+  const tokens = { accessToken: 'a', tokenType: 'Bearer', expiresIn: 900, refreshToken: 'r' };
+  const registerThenLogin = (request: Request) =>
+    new URL(request.url).pathname === '/api/auth/register' ? json({ id: '1', userName: 'alice' }, 201) : json(tokens);
+
+  it('registers and signs the new user in', async () => {
     const onRegistered = vi.fn();
-    const { api, requests } = testClient(() => json({ id: '1', userName: 'alice' }, 201), { signedIn: false });
+    const { api, requests, session } = testClient(registerThenLogin, { signedIn: false });
     const { user } = renderWithApi(<RegisterForm onRegistered={onRegistered} onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'alice');
     await user.type(screen.getByTestId('register-email'), 'alice@example.com');
     await user.type(screen.getByTestId('register-password'), 'Secret#123');
     await user.click(screen.getByTestId('register-submit'));
 
-    await waitFor(() => expect(onRegistered).toHaveBeenCalledWith('alice'));
+    await waitFor(() => expect(session.get()?.accessToken).toBe('a'));
+    expect(onRegistered).not.toHaveBeenCalled();
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/auth/register', '/api/auth/login']);
     expect(await requests[0]!.json()).toEqual({ userName: 'alice', email: 'alice@example.com', password: 'Secret#123' });
+    expect(await requests[1]!.json()).toEqual({ userName: 'alice', password: 'Secret#123' });
+  });
+
+  it('falls back to the login form when signing in after registering fails', async () => {
+    const onRegistered = vi.fn();
+    const { api } = testClient(
+      (request) => (new URL(request.url).pathname === '/api/auth/register' ? json({ id: '1', userName: 'alice' }, 201) : problem(503)),
+      { signedIn: false },
+    );
+    const { user } = renderWithApi(<RegisterForm onRegistered={onRegistered} onShowLogin={() => {}} />, api);
+    await user.type(screen.getByTestId('register-username'), 'alice');
+    await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
+    await waitFor(() => expect(onRegistered).toHaveBeenCalledWith('alice'));
   });
 
   it('omits an empty email', async () => {
-    const { api, requests } = testClient(() => json({ id: '1', userName: 'bob' }, 201), { signedIn: false });
+    const { api, requests } = testClient(registerThenLogin, { signedIn: false });
     const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'bob');
     await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
-    await waitFor(() => expect(requests).toHaveLength(1));
+    await waitFor(() => expect(requests).toHaveLength(2));
     expect(await requests[0]!.json()).toEqual({ userName: 'bob', password: 'Secret#123' });
   });
 

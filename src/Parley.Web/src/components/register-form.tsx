@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
+import { flushSync } from 'react-dom';
 import { useApi } from '../lib/api-context';
 import { ApiError, describeError } from '../lib/errors';
 import { USERNAME_HINT, passwordMeetsPolicy, validateEmail, validateUserName } from '../lib/validation';
@@ -41,10 +42,16 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
     setServerFieldErrors((e) => ({ ...e, [field]: [] }));
   }
 
+  const formRef = useRef<HTMLFormElement>(null);
+
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setTouched({ userName: true, email: true, password: true });
-    if (clientErrors.userName || clientErrors.email || clientErrors.password) return;
+    // Every field shows its errors now; focus goes to the first invalid one.
+    flushSync(() => setTouched({ userName: true, email: true, password: true }));
+    if (clientErrors.userName || clientErrors.email || clientErrors.password) {
+      formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
 
     setSubmitting(true);
     setServerError(null);
@@ -53,7 +60,6 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
     const email = values.email.trim();
     try {
       await api.register({ userName, password: values.password, ...(email ? { email } : {}) });
-      onRegistered(userName);
     } catch (caught) {
       if (caught instanceof ApiError) {
         const fields: Partial<Record<Field, string[]>> = {
@@ -68,11 +74,18 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
         setServerError(caught);
       }
       setSubmitting(false);
+      return;
+    }
+    try {
+      // Registering signs the new user in: the app switches to the chat.
+      await api.login(userName, values.password);
+    } catch {
+      onRegistered(userName);
     }
   }
 
   return (
-    <form onSubmit={submit} className="flex flex-col gap-4" aria-labelledby="register-heading" noValidate>
+    <form ref={formRef} onSubmit={submit} className="flex flex-col gap-4" aria-labelledby="register-heading" noValidate>
       <div>
         <h1 id="register-heading" className="text-xl font-semibold text-zinc-900">
           Create your account
@@ -113,7 +126,7 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
         required
         value={values.password}
         onChange={(e) => update('password', e.target.value)}
-        errors={serverFieldErrors.password ?? []}
+        errors={errorsFor('password')}
         data-testid="register-password"
       >
         <PasswordChecklist password={values.password} />

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type 
 import { conversationPath } from '../lib/router';
 import type { Conversation } from '../lib/types';
 import { ConfirmDialog } from './confirm-dialog';
+import { ThemePicker } from './theme-picker';
 import { CloseIcon, LogoIcon, LogoutIcon, PencilIcon, PlusIcon, TrashIcon } from './icons';
 
 interface SidebarProps {
@@ -18,7 +19,8 @@ interface SidebarProps {
   onNew: () => void;
   onSelect: (id: string) => void;
   onRename: (id: string, title: string) => Promise<void>;
-  onDelete: (id: string) => Promise<void>;
+  /** Resolves true when the conversation was deleted. */
+  onDelete: (id: string) => Promise<boolean>;
   onLogout: () => void;
 }
 
@@ -125,7 +127,7 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-24! outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
               selected ? 'pr-16' : 'pr-2.5'
             }`}
             data-testid="conversation-link"
@@ -182,28 +184,72 @@ export function Sidebar({
 }: SidebarProps) {
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
+  /** After a delete, focus goes to this conversation's link (the next one, else the previous), or to New chat. */
+  const [focusAfterDelete, setFocusAfterDelete] = useState<{ id: string | null } | null>(null);
   const newButtonRef = useRef<HTMLButtonElement>(null);
+  const asideRef = useRef<HTMLElement>(null);
 
-  // On small screens the sidebar is a drawer: opening it moves focus into it, and Escape closes it.
+  // On small screens the sidebar is a modal drawer: opening it moves focus into it, Tab stays inside (the page
+  // behind it is inert), and Escape closes it.
   useEffect(() => {
     if (!open) return;
-    newButtonRef.current?.focus();
+    // The drawer can become focusable a few frames after it opens (its visibility transition): keep trying for a
+    // moment, until focus is inside it.
+    let frame = 0;
+    let tries = 0;
+    const focusIn = () => {
+      if (asideRef.current?.contains(document.activeElement)) return;
+      newButtonRef.current?.focus();
+      if (++tries < 30) frame = requestAnimationFrame(focusIn);
+    };
+    focusIn();
     const onKeyDown = (event: globalThis.KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
+      if (event.key === 'Escape' && !event.defaultPrevented) onClose();
+      if (event.key !== 'Tab' || !asideRef.current) return;
+      const focusable = [...asideRef.current.querySelectorAll<HTMLElement>('a[href], button:not(:disabled), input')].filter(
+        (el) => el.offsetParent !== null,
+      );
+      const first = focusable[0];
+      const last = focusable.at(-1);
+      if (!first || !last) return;
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
     };
     window.addEventListener('keydown', onKeyDown);
-    return () => window.removeEventListener('keydown', onKeyDown);
+    return () => {
+      cancelAnimationFrame(frame);
+      window.removeEventListener('keydown', onKeyDown);
+    };
   }, [open, onClose]);
+
+  useEffect(() => {
+    if (!focusAfterDelete) return;
+    const link = focusAfterDelete.id
+      ? asideRef.current?.querySelector<HTMLElement>(`[data-conversation-id="${CSS.escape(focusAfterDelete.id)}"] a`)
+      : null;
+    (link ?? newButtonRef.current)?.focus();
+    setFocusAfterDelete(null);
+  }, [focusAfterDelete, conversations]);
 
   async function confirmDelete() {
     if (!confirming) return;
+    const ordered = groupByActivity(conversations).flatMap((group) => group.items);
+    const index = ordered.findIndex((c) => c.id === confirming.id);
+    const neighbour = ordered[index + 1] ?? ordered[index - 1] ?? null;
     setDeleting(true);
+    let deleted = false;
     try {
-      await onDelete(confirming.id);
+      deleted = await onDelete(confirming.id);
     } finally {
       setDeleting(false);
       setConfirming(null);
     }
+    if (deleted) setFocusAfterDelete({ id: neighbour?.id ?? null });
   }
 
   function handleListScroll(event: UIEvent<HTMLElement>) {
@@ -214,13 +260,16 @@ export function Sidebar({
   return (
     <>
       {open && (
-        <div className="fixed inset-0 z-30 bg-zinc-950/30 md:hidden" onClick={onClose} aria-hidden="true" />
+        <div className="fixed inset-0 z-30 bg-black/40 md:hidden" onClick={onClose} aria-hidden="true" />
       )}
       <aside
+        ref={asideRef}
         id="sidebar"
         aria-label="Conversations"
-        className={`fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col border-r border-zinc-200 bg-zinc-50 transition-[translate,visibility] duration-200 md:static md:z-auto md:w-64 md:max-w-none md:translate-x-0 lg:w-72 ${
-          open ? 'visible translate-x-0' : 'max-md:invisible max-md:-translate-x-full'
+        {...(open ? { role: 'dialog', 'aria-modal': true } : {})}
+        className={`fixed inset-y-0 left-0 z-40 flex w-72 max-w-[85vw] flex-col border-r border-zinc-200 bg-zinc-50 duration-200 md:static md:z-auto md:w-64 md:max-w-none md:translate-x-0 lg:w-72 ${
+          // Opening shows the drawer at once (so it can take focus); closing keeps it visible while it slides out.
+          open ? 'visible translate-x-0 transition-[translate]' : 'transition-[translate,visibility] max-md:invisible max-md:-translate-x-full'
         }`}
       >
         <div className="flex h-14 shrink-0 items-center gap-2 px-3">
@@ -236,7 +285,7 @@ export function Sidebar({
             type="button"
             onClick={onNew}
             data-testid="new-conversation"
-            className="btn-secondary flex h-10 w-full items-center justify-start gap-2 px-3"
+            className="btn-secondary flex h-10 w-full items-center justify-start gap-2 px-3 max-md:h-11"
           >
             <PlusIcon width={16} height={16} />
             New chat
@@ -253,7 +302,9 @@ export function Sidebar({
             </div>
           )}
           {status === 'ready' && conversations.length === 0 && (
-            <p className="px-2.5 py-2 text-sm text-zinc-500">No conversations yet.</p>
+            <p className="px-2.5 py-2 text-sm text-zinc-500" data-testid="conversations-empty">
+              No conversations yet.
+            </p>
           )}
           {groupByActivity(conversations).map((group) => (
             <section key={group.label} className="mt-3 first:mt-1">
@@ -278,7 +329,10 @@ export function Sidebar({
             </button>
           )}
         </nav>
-        <div className="flex shrink-0 items-center gap-2 border-t border-zinc-200 px-3 py-2.5">
+        <div className="shrink-0 border-t border-zinc-200 px-3 pt-2.5">
+          <ThemePicker />
+        </div>
+        <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">
           <span
             aria-hidden="true"
             className="flex size-8 shrink-0 items-center justify-center rounded-full bg-zinc-900 text-xs font-semibold text-white uppercase"

@@ -26,7 +26,7 @@ export function TextField({ label, errors = [], hint, children, className = '', 
         id={id}
         aria-invalid={errors.length > 0 || undefined}
         aria-describedby={describedBy || undefined}
-        className="h-10 rounded-lg border border-zinc-300 bg-white px-3 text-[15px] text-zinc-900 shadow-xs outline-none transition placeholder:text-zinc-400 focus:border-zinc-500 focus-visible:ring-3 focus-visible:ring-zinc-900/15 aria-invalid:border-red-400 aria-invalid:focus-visible:ring-red-500/20"
+        className="h-10 rounded-lg border border-zinc-300 bg-white px-3 text-[15px] text-zinc-900 shadow-xs outline-none transition placeholder:text-zinc-500 focus:border-zinc-500 focus-visible:ring-3 focus-visible:ring-zinc-900/15 aria-invalid:border-red-400 aria-invalid:focus-visible:ring-red-500/20"
         {...input}
       />
       {hint && (

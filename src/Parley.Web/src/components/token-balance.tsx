@@ -25,6 +25,12 @@ export function TokenBalance({ balance, costPerMessage }: TokenBalanceProps) {
         {balance === null ? '…' : format.format(balance)}
       </span>
       <span className="max-[380px]:sr-only">tokens</span>
+      {balance !== null && costPerMessage !== null && costPerMessage > 0 && (
+        <span data-testid="messages-left" className="border-l border-current/20 pl-1.5 max-sm:sr-only">
+          ≈ {format.format(Math.floor(balance / costPerMessage))}{' '}
+          {Math.floor(balance / costPerMessage) === 1 ? 'message' : 'messages'} left
+        </span>
+      )}
     </p>
   );
 }

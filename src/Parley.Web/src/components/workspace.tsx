@@ -10,6 +10,8 @@ import { ErrorBanner } from './error-banner';
 import { MenuIcon } from './icons';
 import { Sidebar, displayTitle } from './sidebar';
 import { TokenBalance } from './token-balance';
+import { Toaster } from './toaster';
+import { showToast } from '../lib/toast';
 
 /** The signed-in app: sidebar, header with the token balance, and the selected conversation. */
 export function Workspace() {
@@ -103,11 +105,52 @@ export function Workspace() {
   }, []);
 
   const toggleRef = useRef<HTMLButtonElement>(null);
+  const restoreFocusRef = useRef(false);
   const closeSidebar = useCallback(() => {
+    restoreFocusRef.current = true;
     setSidebarOpen(false);
-    // Focus goes back to the toggle that opened the drawer (when it is shown: narrow screens).
-    if (toggleRef.current?.offsetParent) toggleRef.current.focus();
   }, []);
+  // Focus goes back to the toggle that opened the drawer once the page behind it is no longer inert.
+  useEffect(() => {
+    if (sidebarOpen || !restoreFocusRef.current) return;
+    restoreFocusRef.current = false;
+    if (toggleRef.current?.offsetParent) toggleRef.current.focus();
+  }, [sidebarOpen]);
+  // The drawer exists on narrow screens only: widening the window closes it (and so un-inerts the page).
+  useEffect(() => {
+    if (typeof window.matchMedia !== 'function') return;
+    const wide = window.matchMedia('(min-width: 768px)');
+    const onChange = () => wide.matches && setSidebarOpen(false);
+    wide.addEventListener('change', onChange);
+    return () => wide.removeEventListener('change', onChange);
+  }, []);
+
+  // Keyboard shortcuts: Ctrl/Cmd+K goes to the conversation list, Ctrl/Cmd+Shift+O starts a new chat.
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      if (key === 'k' && !event.shiftKey) {
+        event.preventDefault();
+        if (toggleRef.current?.offsetParent) {
+          setSidebarOpen(true); // the drawer focuses its first control
+          return;
+        }
+        const sidebar = document.getElementById('sidebar');
+        const target =
+          sidebar?.querySelector<HTMLElement>('[aria-current="page"]') ??
+          sidebar?.querySelector<HTMLElement>('[data-testid="conversation-link"]') ??
+          sidebar?.querySelector<HTMLElement>('[data-testid="new-conversation"]');
+        target?.focus();
+      } else if (key === 'o' && event.shiftKey) {
+        event.preventDefault();
+        startNewChat();
+        requestAnimationFrame(() => document.getElementById('message-input')?.focus());
+      }
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, [startNewChat]);
 
   const select = useCallback((id: string) => {
     navigate(conversationPath(id));
@@ -131,8 +174,11 @@ export function Workspace() {
         await api.deleteConversation(id);
         remove(id);
         if (id === conversationId) navigate('/', { replace: true });
+        showToast('Conversation deleted');
+        return true;
       } catch (caught) {
         setError(`Could not delete the conversation. ${describeError(caught)}`);
+        return false;
       }
     },
     [api, conversationId, remove],
@@ -145,6 +191,16 @@ export function Workspace() {
 
   return (
     <div className="flex h-dvh overflow-hidden bg-white">
+      <a
+        href="#message-input"
+        className="skip-link"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('message-input')?.focus();
+        }}
+      >
+        Skip to message box
+      </a>
       <Sidebar
         conversations={conversations.items}
         status={conversations.status}
@@ -162,7 +218,7 @@ export function Workspace() {
         onDelete={deleteConversation}
         onLogout={logout}
       />
-      <main className="flex min-w-0 flex-1 flex-col">
+      <main className="flex min-w-0 flex-1 flex-col" inert={sidebarOpen}>
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
           <button
             ref={toggleRef}
@@ -201,8 +257,11 @@ export function Workspace() {
           onBalance={setBalance}
           onRefreshBalance={refreshBalance}
           outOfTokens={balance !== null && costPerMessage !== null && balance < costPerMessage}
+          balance={balance}
+          costPerMessage={costPerMessage}
         />
       </main>
+      <Toaster />
     </div>
   );
 }

@@ -198,7 +198,7 @@ export class ApiClient {
     if (!renewed) throw new SessionExpiredError();
     const retried = await this.raw(path, init, renewed.accessToken);
     if (retried.status === 401) {
-      this.session.clear();
+      this.session.clear('expired');
       throw new SessionExpiredError();
     }
     return retried;
@@ -223,7 +223,7 @@ export class ApiClient {
           return true;
         }
         if (response.status >= 500 || response.status === 429) throw await toApiError(response);
-        this.session.clear();
+        this.session.clear('expired');
         return false;
       } finally {
         this.refreshing = null;

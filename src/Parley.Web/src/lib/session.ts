@@ -32,6 +32,8 @@ function parse(raw: string | null): Session | null {
 /** A tiny external store (for useSyncExternalStore) over the persisted session. */
 export class SessionStore {
   private current: Session | null;
+  /** Why the last session ended in this tab: the login screen says "session expired" for `expired`. */
+  endedBy: 'logout' | 'expired' | null = null;
   private readonly listeners = new Set<Listener>();
 
   constructor(
@@ -61,13 +63,15 @@ export class SessionStore {
       expiresAt: this.now() + pair.expiresIn * 1000,
     };
     this.current = session;
+    this.endedBy = null;
     this.write(JSON.stringify(session));
     this.emit();
     return session;
   }
 
-  clear(): void {
+  clear(reason: 'logout' | 'expired' = 'logout'): void {
     if (this.current === null) return;
+    this.endedBy = reason;
     this.current = null;
     this.write(null);
     this.emit();
