@@ -332,7 +332,7 @@ public sealed partial class TurnProtocol
         if (turn.UserMessage.Content != request.Content)
         {
             await sink.EmitAsync(new TurnFailed(TurnError.ClientMessageIdReused,
-                "This clientMessageId was already used for a different message in this conversation."));
+                "This clientMessageId was already used for a different message in this conversation.", Field: TurnFailed.ClientMessageIdField));
             return;
         }
 

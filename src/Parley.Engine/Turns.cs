@@ -148,5 +148,18 @@ public sealed record AssistantCompleted(StoredMessage Message, long TokenBalance
 /// <param name="Error">The reason.</param>
 /// <param name="Detail">A human-readable explanation, safe to show to the user.</param>
 /// <param name="TokenBalance">The balance after any refund, when known.</param>
+/// <param name="Field">The request field at fault (camelCase, as in the request body): <see cref="ContentField"/> for a
+/// message that is empty, too long or over the model's budget, <c>clientMessageId</c> for a bad or reused key,
+/// <c>parentId</c> for a parent that is not an assistant message of the conversation; null when no field is at fault.</param>
 [GenerateSerializer, Immutable]
-public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null) : TurnEvent;
+public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null, string? Field = null) : TurnEvent
+{
+    /// <summary>The field of the message content.</summary>
+    public const string ContentField = "content";
+
+    /// <summary>The field of the idempotency key.</summary>
+    public const string ClientMessageIdField = "clientMessageId";
+
+    /// <summary>A 400 on <paramref name="field"/> (<see cref="TurnError.InvalidContent"/>).</summary>
+    public static TurnFailed Invalid(string field, string detail) => new(TurnError.InvalidContent, detail, Field: field);
+}

@@ -157,9 +157,9 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
         builder.Entity<Conversation>(conversation =>
         {
-            conversation.Property(c => c.Title).HasMaxLength(200);
+            conversation.Property(c => c.Title).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxTitleLength);
             conversation.Property(c => c.Model).HasMaxLength(100);
-            conversation.Property(c => c.SystemPrompt).HasMaxLength(8000);
+            conversation.Property(c => c.SystemPrompt).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxSystemPromptLength);
             conversation.HasIndex(c => new { c.UserId, c.UpdatedAt, c.Id }); // list: newest activity first
             conversation.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         });

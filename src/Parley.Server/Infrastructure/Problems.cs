@@ -124,6 +124,21 @@ public static class ProblemDetailsSetup
     /// <summary>The <c>type</c> of a 402 problem: RFC 9110 §15.5.3.</summary>
     public const string PaymentRequiredType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.3";
 
+    /// <summary>
+    /// Names the fields of request validation (<c>AddValidation()</c>) as the JSON body does: the validation of .NET 10
+    /// reports C# property names ("Title"); the API's error keys are camelCase ("title"), like every other error of it.
+    /// Keys that are not C# member paths (a header such as <c>Last-Event-ID</c>) stay as they are.
+    /// </summary>
+    internal static void CamelCaseKeys(IDictionary<string, string[]> errors)
+    {
+        foreach (var key in errors.Keys.Where(k => k.Length > 0 && char.IsUpper(k[0]) && k.All(c => char.IsLetterOrDigit(c) || c is '.' or '[' or ']')).ToList())
+        {
+            var camel = string.Join('.', key.Split('.').Select(part => JsonNamingPolicy.CamelCase.ConvertName(part)));
+            errors[camel] = errors.TryGetValue(camel, out var existing) ? [.. existing, .. errors[key]] : errors[key];
+            errors.Remove(key);
+        }
+    }
+
     /// <summary>Registers problem details with a trace id (and a <c>type</c> where ASP.NET Core has none) and the exception handler.</summary>
     public static IServiceCollection AddParleyProblemDetails(this IServiceCollection services)
     {
@@ -137,6 +152,10 @@ public static class ProblemDetailsSetup
                 _ => null,
             };
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+            if (problem is HttpValidationProblemDetails validation)
+            {
+                CamelCaseKeys(validation.Errors);
+            }
         });
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
@@ -160,8 +179,9 @@ internal sealed class AnyAcceptProblemDetailsWriter(
     /// <inheritdoc />
     public ValueTask WriteAsync(ProblemDetailsContext context)
     {
-        options.Value.CustomizeProblemDetails?.Invoke(context);
         var problem = context.ProblemDetails;
+        problem.Status ??= context.HttpContext.Response.StatusCode; // request validation leaves it to the writer
+        options.Value.CustomizeProblemDetails?.Invoke(context);
         return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
             problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
     }
