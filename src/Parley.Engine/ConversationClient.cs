@@ -234,12 +234,16 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
 
     private TurnFailed? Validate(TurnRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.Content))
+        if (request.RegenerateOf is not null)
+        {
+            // A regenerate has no content of its own.
+        }
+        else if (string.IsNullOrWhiteSpace(request.Content))
         {
             return TurnFailed.Invalid(TurnFailed.ContentField, "The message content must not be empty.");
         }
 
-        if (request.Content.Length > options.MaxContentLength)
+        else if (request.Content.Length > options.MaxContentLength)
         {
             return TurnFailed.Invalid(TurnFailed.ContentField, $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.");
         }

@@ -19,21 +19,26 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/", List).WithName("ListConversations")
-            .WithSummary("List the caller's conversations, newest activity first (keyset pagination).");
+            .WithSummary("List the caller's conversations, pinned first, then newest activity first (keyset pagination); archived=true lists the archived ones.");
         group.MapPost("/", Create).WithName("CreateConversation").WithSummary("Create a conversation.");
         group.MapGet("/{id:guid}", Get).WithName("GetConversation").WithSummary("Get one conversation.");
         group.MapPatch("/{id:guid}", Rename).WithName("RenameConversation")
-            .WithSummary("Change a conversation's title, model or system prompt.").ProducesValidationProblem();
+            .WithSummary("Change a conversation's title, model, system prompt, pinned or archived.");
         group.MapPost("/{id:guid}/stop", Stop).WithName("StopTurn")
             .WithSummary("Stop the conversation's running turn; its partial reply is stored as cancelled.");
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteConversation").WithSummary("Delete a conversation and its messages.");
         group.MapMessages();
+        group.MapBranches();
         return group;
     }
 
-    /// <summary>Lists conversations. <paramref name="limit"/> 1–100 (default 20); <paramref name="cursor"/> from the previous page. 400 on a bad limit or cursor.</summary>
+    /// <summary>
+    /// Lists conversations, pinned ones first, then by newest activity. Archived ones are left out; <paramref name="archived"/>
+    /// <c>true</c> lists only them (the "Archived" view). <paramref name="limit"/> 1–100 (default 20); <paramref name="cursor"/>
+    /// from the previous page. 400 on a bad limit or cursor.
+    /// </summary>
     public static async Task<Results<Ok<Page<ConversationDto>>, ValidationProblem>> List(
-        ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, int? limit, string? cursor, CancellationToken cancellationToken)
+        ClaimsPrincipal principal, ParleyDbContext db, BotSettings bot, int? limit, string? cursor, bool? archived, CancellationToken cancellationToken)
     {
         var size = limit ?? 20;
         if (size is < 1 or > 100)
@@ -42,23 +47,28 @@ public static class ConversationsApi
         }
 
         var userId = principal.UserId();
-        var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId);
+        var showArchived = archived == true;
+        var query = db.Conversations.AsNoTracking().Where(c => c.UserId == userId && c.Archived == showArchived);
         if (cursor is not null)
         {
-            if (!Cursors.TryDecodeConversation(cursor, out var updatedAt, out var afterId))
+            if (!Cursors.TryDecodeConversation(cursor, out var pinned, out var updatedAt, out var afterId))
             {
                 return Problems.Field("cursor", "The cursor is not valid.");
             }
 
-            query = query.Where(c => c.UpdatedAt < updatedAt || (c.UpdatedAt == updatedAt && c.Id.CompareTo(afterId) < 0));
+            // After (pinned, updatedAt, id) in (pinned desc, updatedAt desc, id desc) order.
+            query = pinned
+                ? query.Where(c => !c.Pinned || c.UpdatedAt < updatedAt || (c.UpdatedAt == updatedAt && c.Id.CompareTo(afterId) < 0))
+                : query.Where(c => !c.Pinned && (c.UpdatedAt < updatedAt || (c.UpdatedAt == updatedAt && c.Id.CompareTo(afterId) < 0)));
         }
 
-        var rows = await query.OrderByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id).Take(size + 1).ToListAsync(cancellationToken);
+        var rows = await query.OrderByDescending(c => c.Pinned).ThenByDescending(c => c.UpdatedAt).ThenByDescending(c => c.Id)
+            .Take(size + 1).ToListAsync(cancellationToken);
         string? next = null;
         if (rows.Count > size)
         {
             rows.RemoveAt(size);
-            next = Cursors.Conversation(rows[^1].UpdatedAt, rows[^1].Id);
+            next = Cursors.Conversation(rows[^1].Pinned, rows[^1].UpdatedAt, rows[^1].Id);
         }
 
         var active = await ActiveTurnsAsync(db, rows.ConvertAll(c => c.Id), cancellationToken);
@@ -149,7 +159,7 @@ public static class ConversationsApi
     }
 
     /// <summary>
-    /// Changes a conversation's title, model and/or system prompt (the next turn uses the new ones). 200; 400 on an empty or
+    /// Changes a conversation's title, model, system prompt, pinned and/or archived (the next turn uses the new model and prompt). 200; 400 on an empty or
     /// too long title, an unknown model, a too long system prompt or nothing to change; 404 when not the caller's.
     /// </summary>
     public static async Task<Results<Ok<ConversationDto>, ValidationProblem, ProblemHttpResult>> Rename(
@@ -157,7 +167,8 @@ public static class ConversationsApi
         CancellationToken cancellationToken)
     {
         var title = body.Title?.Trim();
-        if ((body.Title is not null || (body.Model is null && body.SystemPrompt is null)) && (string.IsNullOrEmpty(title) || title.Length > ConversationRules.MaxTitleLength))
+        var nothingElse = body is { Model: null, SystemPrompt: null, Pinned: null, Archived: null };
+        if ((body.Title is not null || nothingElse) && (string.IsNullOrEmpty(title) || title.Length > ConversationRules.MaxTitleLength))
         {
             return Problems.Field("title", $"The title must be 1 to {ConversationRules.MaxTitleLength} characters.");
         }
@@ -172,7 +183,9 @@ public static class ConversationsApi
             .ExecuteUpdateAsync(c => c
                 .SetProperty(x => x.Title, x => title ?? x.Title)
                 .SetProperty(x => x.Model, x => body.Model ?? x.Model)
-                .SetProperty(x => x.SystemPrompt, x => body.SystemPrompt ?? x.SystemPrompt), cancellationToken);
+                .SetProperty(x => x.SystemPrompt, x => body.SystemPrompt ?? x.SystemPrompt)
+                .SetProperty(x => x.Pinned, x => body.Pinned ?? x.Pinned)
+                .SetProperty(x => x.Archived, x => body.Archived ?? x.Archived), cancellationToken);
         if (updated == 0)
         {
             return Problems.NotFound("conversation");

@@ -7,24 +7,24 @@ namespace Parley.Server.Conversations;
 /// <summary>The opaque keyset cursors of the conversation and message lists (base64url of a short text).</summary>
 internal static class Cursors
 {
-    /// <summary>The cursor after a conversation of the list (ordered by update time, then id, both descending).</summary>
-    public static string Conversation(DateTime updatedAt, Guid id) => Encode($"{updatedAt.Ticks}:{id}");
+    /// <summary>The cursor after a conversation of the list (ordered pinned first, then by update time, then id, descending).</summary>
+    public static string Conversation(bool pinned, DateTime updatedAt, Guid id) => Encode($"{(pinned ? 1 : 0)}:{updatedAt.Ticks}:{id}");
 
     /// <summary>The cursor after the message at <paramref name="sequence"/>; <paramref name="backward"/> pages to older ones.</summary>
     public static string Message(bool backward, long sequence) => Encode(backward ? $"b:{sequence}" : $"a:{sequence}");
 
     /// <summary>Reads a conversation-list cursor; false when it is not one.</summary>
-    public static bool TryDecodeConversation(string cursor, out DateTime updatedAt, out Guid id)
+    public static bool TryDecodeConversation(string cursor, out bool pinned, out DateTime updatedAt, out Guid id)
     {
-        (updatedAt, id) = (default, default);
-        if (!TryDecode(cursor, out var value) || value.Split(':') is not [var ticks, var guid]
+        (pinned, updatedAt, id) = (false, default, default);
+        if (!TryDecode(cursor, out var value) || value.Split(':') is not [var pin and ("0" or "1"), var ticks, var guid]
             || !long.TryParse(ticks, NumberStyles.None, CultureInfo.InvariantCulture, out var t)
             || t < DateTime.MinValue.Ticks || t > DateTime.MaxValue.Ticks || !Guid.TryParse(guid, out id))
         {
             return false;
         }
 
-        updatedAt = new DateTime(t, DateTimeKind.Utc);
+        (pinned, updatedAt) = (pin == "1", new DateTime(t, DateTimeKind.Utc));
         return true;
     }
 

@@ -15,9 +15,12 @@ public static class MessagesApi
     internal static void MapMessages(this RouteGroupBuilder group)
     {
         group.MapGet("/{id:guid}/messages", ListMessages).WithName("ListMessages")
-            .WithSummary("Page through a conversation's messages; each page is oldest first. from=end starts at the newest page and pages backwards.");
+            .WithSummary("Page through a conversation's current branch (view=tree: every message); each page is oldest first. from=end starts at the newest page and pages backwards.");
         group.MapPost("/{id:guid}/messages", Send).WithName("SendMessage").RequireMessageRateLimit()
-            .WithSummary("Send a message and get the assistant's reply. With 'Accept: text/event-stream' the turn streams as SSE: 'user', 'delta'…, then 'assistant' (or 'error').")
+            .WithSummary("Send a message and get the assistant's reply. With 'Accept: text/event-stream' the turn streams as SSE: 'user', 'delta'…, then 'assistant' (or 'error'). parentId makes it an edit (a sibling of an earlier user message).")
+            .ProducesTurnProblems();
+        group.MapPost("/{id:guid}/messages/{messageId:guid}/regenerate", Regenerate).WithName("RegenerateMessage").RequireMessageRateLimit()
+            .WithSummary("Write a new version of an assistant message (a sibling, from the same context). With 'Accept: text/event-stream' it streams as SSE: 'delta'…, then 'assistant' (or 'error').")
             .ProducesTurnProblems();
         group.MapGet("/{id:guid}/stream", Follow).WithName("FollowTurn")
             .WithSummary("Follow the conversation's running turn as SSE ('Accept: text/event-stream'): the events after Last-Event-ID (or from the start of the turn), then live ones to the final 'assistant' (or 'error'). 204 when no turn is running.")
@@ -34,17 +37,24 @@ public static class MessagesApi
         .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
     /// <summary>
-    /// Lists messages. <paramref name="limit"/> 1–200 (default 50). <paramref name="from"/> <c>start</c> (default) pages
-    /// forward from the first message; <c>end</c> returns the newest page and its cursor pages backwards to older ones.
-    /// Items are oldest first in every page. 400 on bad parameters; 404 when not the caller's.
+    /// Lists messages: the current branch, root to current message (default), or with <paramref name="view"/> <c>tree</c>
+    /// every message of the conversation; each with its <c>parentId</c> and <c>siblingIds</c>. <paramref name="limit"/>
+    /// 1–200 (default 50). <paramref name="from"/> <c>start</c> (default) pages forward from the first message; <c>end</c>
+    /// returns the newest page and its cursor pages backwards to older ones. Items are oldest first in every page. 400 on
+    /// bad parameters; 404 when not the caller's.
     /// </summary>
     public static async Task<Results<Ok<Page<MessageDto>>, ValidationProblem, ProblemHttpResult>> ListMessages(
-        Guid id, ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, string? from, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, string? from, string? view, CancellationToken cancellationToken)
     {
         var size = limit ?? 50;
         if (size is < 1 or > 200)
         {
             return Problems.Field("limit", "limit must be between 1 and 200.");
+        }
+
+        if (view is not (null or "branch" or "tree"))
+        {
+            return Problems.Field("view", "view must be 'branch' or 'tree'.");
         }
 
         bool backward;
@@ -69,31 +79,36 @@ public static class MessagesApi
             return Problems.Field("from", "from must be 'start' or 'end'.");
         }
 
-        // One query: the owner check rides in the page query; only an empty page needs a second look (404 or empty).
         var userId = principal.UserId();
-        var owned = db.Messages.AsNoTracking()
-            .Where(m => m.ConversationId == id && db.Conversations.Any(c => c.Id == id && c.UserId == userId));
-        var rows = backward
-            ? await owned.Where(m => m.Sequence < bound).OrderByDescending(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken)
-            : await owned.Where(m => m.Sequence > bound).OrderBy(m => m.Sequence).Take(size + 1).ToListAsync(cancellationToken);
-        if (rows.Count == 0 && !await db.Conversations.AnyAsync(c => c.Id == id && c.UserId == userId, cancellationToken))
+        var current = await db.Conversations.Where(c => c.Id == id && c.UserId == userId)
+            .Select(c => new { c.CurrentMessageId }).SingleOrDefaultAsync(cancellationToken);
+        if (current is null)
         {
             return Problems.NotFound("conversation");
         }
 
+        // The shape of the tree (no content), then the page's rows. Sequences grow along every branch, so both views page by sequence.
+        var tree = await MessageTree.LoadAsync(db, id, cancellationToken);
+        var listed = view == "tree" ? tree.Ordered : tree.PathTo(current.CurrentMessageId);
+        var page = backward
+            ? listed.Where(n => n.Sequence < bound).Reverse().Take(size + 1).ToList()
+            : listed.Where(n => n.Sequence > bound).Take(size + 1).ToList();
         string? next = null;
-        if (rows.Count > size)
+        if (page.Count > size)
         {
-            rows.RemoveAt(size);
-            next = Cursors.Message(backward, rows[^1].Sequence);
+            page.RemoveAt(size);
+            next = Cursors.Message(backward, page[^1].Sequence);
         }
 
         if (backward)
         {
-            rows.Reverse();
+            page.Reverse();
         }
 
-        return TypedResults.Ok(new Page<MessageDto>(rows.ConvertAll(MessageDto.From), next));
+        var ids = page.ConvertAll(n => n.Id);
+        var rows = await db.Messages.AsNoTracking().Where(m => m.ConversationId == id && ids.Contains(m.Id)).ToDictionaryAsync(m => m.Id, cancellationToken);
+        var items = page.Where(n => rows.ContainsKey(n.Id)).Select(n => MessageDto.From(rows[n.Id], tree.SiblingsOf(n))).ToList();
+        return TypedResults.Ok(new Page<MessageDto>(items, next));
     }
 
     /// <summary>
@@ -104,7 +119,8 @@ public static class MessagesApi
     public static async Task<Results<Ok<TurnResponse>, ServerSentEventsResult<object>, ValidationProblem, ProblemHttpResult>> Send(
         Guid id, SendMessageRequest body, ClaimsPrincipal principal, ConversationClient engine, HttpContext http, CancellationToken cancellationToken)
     {
-        var request = new TurnRequest(principal.UserId(), id, body.Content!, body.ClientMessageId); // Content: [Required]
+        var parent = !body.HasParentId ? TurnParent.Current : body.ParentId is null ? TurnParent.Root : TurnParent.Message;
+        var request = new TurnRequest(principal.UserId(), id, body.Content!, body.ClientMessageId, parent, body.ParentId); // Content: [Required]
         if (!TurnStreams.AcceptsEventStream(http.Request))
         {
             var result = await engine.SendAndWaitAsync(request, cancellationToken);
@@ -116,6 +132,36 @@ public static class MessagesApi
 
         var events = engine.Send(request, cancellationToken);
         // Until the user message is stored the outcome is an ordinary HTTP status; after it, an event stream.
+        await events.WaitToReadAsync(CancellationToken.None);
+        if (events.TryPeek(out var first) && first is TurnFailed rejected)
+        {
+            return TurnProblems.ToResult(rejected, http);
+        }
+
+        TurnStreams.PrepareResponse(http.Response);
+        return TypedResults.ServerSentEvents(TurnStreams.Stream(events, cancellationToken));
+    }
+
+    /// <summary>
+    /// Regenerates an assistant message: the bot writes a new sibling of it from the same context (the branch up to the user
+    /// message it answers), which becomes the current message. Queued behind a running turn, charged like any reply (once
+    /// stored; a bot failure stores and charges nothing), idempotent with <c>clientMessageId</c>. 200 with the reply, or an
+    /// SSE stream (<c>delta</c>…, <c>assistant</c> or <c>error</c>) when the request accepts <c>text/event-stream</c>. 400 when
+    /// the message is not an assistant reply; 402; 404 when the conversation or message is not the caller's; 409; 429; 502; 503.
+    /// </summary>
+    public static async Task<Results<Ok<RegenerateResponse>, ServerSentEventsResult<object>, ValidationProblem, ProblemHttpResult>> Regenerate(
+        Guid id, Guid messageId, RegenerateRequest? body, ClaimsPrincipal principal, ConversationClient engine, HttpContext http, CancellationToken cancellationToken)
+    {
+        var request = new TurnRequest(principal.UserId(), id, "", body?.ClientMessageId, RegenerateOf: messageId);
+        if (!TurnStreams.AcceptsEventStream(http.Request))
+        {
+            var result = await engine.SendAndWaitAsync(request, cancellationToken);
+            return result.Failure is { } failure
+                ? TurnProblems.ToResult(failure, http)
+                : TypedResults.Ok(new RegenerateResponse(MessageDto.From(result.AssistantMessage!), result.TokenBalance ?? 0));
+        }
+
+        var events = engine.Send(request, cancellationToken);
         await events.WaitToReadAsync(CancellationToken.None);
         if (events.TryPeek(out var first) && first is TurnFailed rejected)
         {

@@ -11,6 +11,11 @@ namespace Parley.Server.Conversations;
 /// <param name="TokenBalance">The user's balance after the turn.</param>
 public sealed record TurnResponse(MessageDto UserMessage, MessageDto AssistantMessage, long TokenBalance);
 
+/// <summary>A regenerated reply.</summary>
+/// <param name="AssistantMessage">The stored reply, a new sibling of the regenerated one.</param>
+/// <param name="TokenBalance">The user's balance after the reply was charged.</param>
+public sealed record RegenerateResponse(MessageDto AssistantMessage, long TokenBalance);
+
 /// <summary>SSE <c>user</c> event: the user message is stored and charged.</summary>
 /// <param name="UserMessage">The stored user message.</param>
 /// <param name="TokenBalance">Balance after the charge.</param>
