@@ -131,15 +131,9 @@ public static class MessagesApi
         }
 
         var events = engine.Send(request, cancellationToken);
-        // Until the user message is stored the outcome is an ordinary HTTP status; after it, an event stream.
-        await events.WaitToReadAsync(CancellationToken.None);
-        if (events.TryPeek(out var first) && first is TurnFailed rejected)
-        {
-            return TurnProblems.ToResult(rejected, http);
-        }
-
-        TurnStreams.PrepareResponse(http.Response);
-        return TypedResults.ServerSentEvents(TurnStreams.Stream(events, cancellationToken));
+        return await TurnStreams.RejectionAsync(events, http) is { } rejected
+            ? rejected
+            : TurnStreams.Respond(events, http, cancellationToken);
     }
 
     /// <summary>
@@ -162,14 +156,9 @@ public static class MessagesApi
         }
 
         var events = engine.Send(request, cancellationToken);
-        await events.WaitToReadAsync(CancellationToken.None);
-        if (events.TryPeek(out var first) && first is TurnFailed rejected)
-        {
-            return TurnProblems.ToResult(rejected, http);
-        }
-
-        TurnStreams.PrepareResponse(http.Response);
-        return TypedResults.ServerSentEvents(TurnStreams.Stream(events, cancellationToken));
+        return await TurnStreams.RejectionAsync(events, http) is { } rejected
+            ? rejected
+            : TurnStreams.Respond(events, http, cancellationToken);
     }
 
     /// <summary>

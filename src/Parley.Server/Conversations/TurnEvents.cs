@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Parley.Engine;
 
 namespace Parley.Server.Conversations;
@@ -41,6 +42,23 @@ public static class TurnStreams
     {
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+    }
+
+    /// <summary>
+    /// Waits for a turn's first event. Until the turn is accepted (a send: its user message stored) the outcome is an
+    /// ordinary HTTP status: a rejection is returned as its problem; otherwise null, and the turn goes on as a stream.
+    /// </summary>
+    internal static async Task<ProblemHttpResult?> RejectionAsync(ChannelReader<TurnEvent> events, HttpContext http)
+    {
+        await events.WaitToReadAsync(CancellationToken.None);
+        return events.TryPeek(out var first) && first is TurnFailed rejected ? TurnProblems.ToResult(rejected, http) : null;
+    }
+
+    /// <summary>The turn's events as the response's event stream (headers set: no caching, no proxy buffering).</summary>
+    internal static ServerSentEventsResult<object> Respond(ChannelReader<TurnEvent> events, HttpContext http, CancellationToken cancellationToken)
+    {
+        PrepareResponse(http.Response);
+        return TypedResults.ServerSentEvents(Stream(events, cancellationToken));
     }
 
     /// <summary>The SSE items of a turn's events, each with its event id when it has one.</summary>

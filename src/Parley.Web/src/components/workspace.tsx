@@ -168,6 +168,18 @@ export function Workspace() {
     [api, replace],
   );
 
+  const { update } = conversations;
+  const organize = useCallback(
+    async (id: string, change: { pinned?: boolean; archived?: boolean }) => {
+      try {
+        await update(id, change);
+      } catch (caught) {
+        setError(`Could not change the conversation. ${describeError(caught)}`);
+      }
+    },
+    [update],
+  );
+
   const deleteConversation = useCallback(
     async (id: string) => {
       try {
@@ -216,6 +228,10 @@ export function Workspace() {
         onSelect={select}
         onRename={rename}
         onDelete={deleteConversation}
+        onPin={(id, pinned) => void organize(id, { pinned })}
+        onArchive={(id, archived) => void organize(id, { archived })}
+        archivedView={conversations.archived}
+        onShowArchived={conversations.showArchived}
         onLogout={logout}
       />
       <main className="flex min-w-0 flex-1 flex-col" inert={sidebarOpen}>

@@ -31,6 +31,12 @@ export interface Conversation {
   model?: string;
   /** The conversation's own system prompt; null when it uses the server's default, '' for none. */
   systemPrompt?: string | null;
+  /** The leaf of the branch the user is on; null while empty. */
+  currentMessageId?: string | null;
+  /** Pinned conversations are listed first. */
+  pinned?: boolean;
+  /** Archived conversations are listed only in the Archived view. */
+  archived?: boolean;
 }
 
 /** A model a conversation may use (GET /api/models). */
@@ -67,6 +73,10 @@ export interface Message {
   finishReason?: FinishReason | null;
   /** Assistant messages: the turn's tokens. */
   usage?: Usage | null;
+  /** The previous message of its branch; null for a first message. */
+  parentId?: string | null;
+  /** The messages with the same parent (itself included), oldest first: its versions. Only in GET …/messages. */
+  siblingIds?: string[] | null;
 }
 
 export interface Page<T> {
