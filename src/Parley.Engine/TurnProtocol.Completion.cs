@@ -69,6 +69,30 @@ public sealed partial class TurnProtocol
         _metrics.Replayed();
     }
 
+    /// <summary>Settles the conversation's pending turn if <paramref name="message"/>'s node left it (crash recovery); does nothing otherwise.</summary>
+    /// <param name="state">The conversation's cached context.</param>
+    /// <param name="message">Which node's pending turn to settle.</param>
+    /// <returns>True when a pending turn was settled.</returns>
+    public async Task<bool> SettleAsync(ConversationState state, SettlePendingTurn message)
+    {
+        try
+        {
+            if (await LoadAsync(state) is { PendingNodeId: { } node } context && node == message.LeftByNode)
+            {
+                await SettlePendingAsync(state, context);
+                return true;
+            }
+
+            return false;
+        }
+        catch (Exception ex)
+        {
+            state.Invalidate();
+            LogTurnCrashed(_logger, ex, state.ConversationId);
+            return false;
+        }
+    }
+
     private bool IsAbandoned(StoredMessage pending) =>
         _time.GetUtcNow().UtcDateTime - pending.CreatedAt > _options.TurnTimeout + PendingGrace;
 

@@ -124,30 +124,6 @@ public sealed partial class TurnProtocol
         }
     }
 
-    /// <summary>Settles the conversation's pending turn if <paramref name="message"/>'s node left it (crash recovery); does nothing otherwise.</summary>
-    /// <param name="state">The conversation's cached context.</param>
-    /// <param name="message">Which node's pending turn to settle.</param>
-    /// <returns>True when a pending turn was settled.</returns>
-    public async Task<bool> SettleAsync(ConversationState state, SettlePendingTurn message)
-    {
-        try
-        {
-            if (await LoadAsync(state) is { PendingNodeId: { } node } context && node == message.LeftByNode)
-            {
-                await SettlePendingAsync(state, context);
-                return true;
-            }
-
-            return false;
-        }
-        catch (Exception ex)
-        {
-            state.Invalidate();
-            LogTurnCrashed(_logger, ex, state.ConversationId);
-            return false;
-        }
-    }
-
     /// <summary>What one pass of <see cref="RunAsync"/>'s retry loop came to.</summary>
     private enum Attempt
     {
@@ -286,25 +262,6 @@ public sealed partial class TurnProtocol
 
             default:
                 return Attempt.VersionConflict;
-        }
-    }
-
-    /// <summary>
-    /// The path (root first) that a new user message of <paramref name="request"/> follows: the window for the current
-    /// message, nothing for a new root, else the path to the requested parent — null when that is not an assistant message
-    /// of the conversation.
-    /// </summary>
-    private async Task<IReadOnlyList<StoredMessage>?> BranchOfAsync(ConversationState state, ConversationContext context, TurnRequest request)
-    {
-        switch (request.Parent)
-        {
-            case TurnParent.Root:
-                return [];
-            case TurnParent.Message when request.ParentId != context.LeafId:
-                var path = await _store.LoadPathAsync(state.ConversationId, request.ParentId!.Value, _options.ContextWindowMessages, CancellationToken.None);
-                return path.Count > 0 && path[^1].Id == request.ParentId && path[^1].Role == MessageRoles.Assistant ? path : null;
-            default:
-                return context.Window.Count > 0 && context.Window[^1].Role != MessageRoles.Assistant ? null : context.Window;
         }
     }
 

@@ -2,12 +2,32 @@ using Parley.Engine.Bots;
 
 namespace Parley.Engine;
 
-// A regenerate: a new assistant sibling of a reply, written from the same context (the path from the root to the user
-// message the reply answers). It is a turn like any other — queued behind a running one, charged, idempotent with its
-// client message id — but it stores one message, after the bot replied, in one commit with its charge: a crash or a bot
-// failure before that commit leaves nothing stored and nothing charged.
+// Branches. The path a new user message follows: the current branch, or an earlier parent (an edit). A regenerate: a new
+// assistant sibling of a reply, written from the same context (the path from the root to the user message the reply
+// answers). It is a turn like any other — queued behind a running one, charged, idempotent with its client message id —
+// but it stores one message, after the bot replied, in one commit with its charge: a crash or a bot failure before that
+// commit leaves nothing stored and nothing charged.
 public sealed partial class TurnProtocol
 {
+    /// <summary>
+    /// The path (root first) that a new user message of <paramref name="request"/> follows: the window for the current
+    /// message, nothing for a new root, else the path to the requested parent — null when that is not an assistant message
+    /// of the conversation.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredMessage>?> BranchOfAsync(ConversationState state, ConversationContext context, TurnRequest request)
+    {
+        switch (request.Parent)
+        {
+            case TurnParent.Root:
+                return [];
+            case TurnParent.Message when request.ParentId != context.LeafId:
+                var path = await _store.LoadPathAsync(state.ConversationId, request.ParentId!.Value, _options.ContextWindowMessages, CancellationToken.None);
+                return path.Count > 0 && path[^1].Id == request.ParentId && path[^1].Role == MessageRoles.Assistant ? path : null;
+            default:
+                return context.Window.Count > 0 && context.Window[^1].Role != MessageRoles.Assistant ? null : context.Window;
+        }
+    }
+
     private async Task<Attempt> RegenerateAsync(
         ConversationState state, ConversationContext context, TurnRequest request, Guid targetId, bool streaming, TurnSink sink, CancellationToken aborted)
     {
