@@ -35,6 +35,7 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(ChatRequest))]
 [JsonSerializable(typeof(ChatResponse))]
 [JsonSerializable(typeof(DiagnosticsDto))]
+[JsonSerializable(typeof(Page<Parley.Server.Search.SearchResultDto>))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
 
 /// <summary>
