@@ -5,6 +5,7 @@ using Parley.Server.Data;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
 using Parley.Server.Search;
+using Parley.Server.Sharing;
 using Parley.Server.Users;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -56,6 +57,7 @@ app.MapConversations();
 app.MapChat();
 app.MapModels();
 app.MapSearch();
+app.MapShares();
 // The catch-alls declare that they consume JSON: a catch-all that accepts any content type would win routing for a POST
 // without Content-Type (logout or create-conversation with no body) and for one with a wrong type (which should be 415)
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.

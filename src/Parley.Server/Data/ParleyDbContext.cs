@@ -162,6 +162,9 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
     /// <summary>Refresh tokens.</summary>
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    /// <summary>Share links (<see cref="Parley.Server.Sharing.Share"/>).</summary>
+    public DbSet<Parley.Server.Sharing.Share> Shares => Set<Parley.Server.Sharing.Share>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -207,6 +210,8 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
             token.HasIndex(t => t.SessionId);
             token.HasOne<AuthSession>().WithMany().HasForeignKey(t => t.SessionId).OnDelete(DeleteBehavior.Cascade);
         });
+
+        builder.ApplyConfiguration(new Parley.Server.Sharing.ShareConfiguration());
     }
 }
 

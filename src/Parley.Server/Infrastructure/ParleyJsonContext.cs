@@ -36,6 +36,10 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(ChatResponse))]
 [JsonSerializable(typeof(DiagnosticsDto))]
 [JsonSerializable(typeof(Page<Parley.Server.Search.SearchResultDto>))]
+[JsonSerializable(typeof(Parley.Server.Sharing.ShareDto))]
+[JsonSerializable(typeof(Page<Parley.Server.Sharing.ShareDto>))]
+[JsonSerializable(typeof(Parley.Server.Sharing.SharedConversationDto))]
+[JsonSerializable(typeof(List<Parley.Server.Sharing.SharedMessageDto>))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
 
 /// <summary>
