@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
+using Parley.Server.Export;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
 using Parley.Server.Search;
@@ -58,6 +59,7 @@ app.MapChat();
 app.MapModels();
 app.MapSearch();
 app.MapShares();
+app.MapExport();
 // The catch-alls declare that they consume JSON: a catch-all that accepts any content type would win routing for a POST
 // without Content-Type (logout or create-conversation with no body) and for one with a wrong type (which should be 415)
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.

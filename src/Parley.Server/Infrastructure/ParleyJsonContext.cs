@@ -40,6 +40,8 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(Page<Parley.Server.Sharing.ShareDto>))]
 [JsonSerializable(typeof(Parley.Server.Sharing.SharedConversationDto))]
 [JsonSerializable(typeof(List<Parley.Server.Sharing.SharedMessageDto>))]
+[JsonSerializable(typeof(Parley.Server.Export.ConversationExportDto))]
+[JsonSerializable(typeof(Parley.Server.Export.UserExportDto))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
 
 /// <summary>
