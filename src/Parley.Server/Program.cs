@@ -3,6 +3,7 @@ using Parley.Server.Accounts;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Export;
+using Parley.Server.Import;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
 using Parley.Server.Search;
@@ -60,6 +61,7 @@ app.MapModels();
 app.MapSearch();
 app.MapShares();
 app.MapExport();
+app.MapImport();
 // The catch-alls declare that they consume JSON: a catch-all that accepts any content type would win routing for a POST
 // without Content-Type (logout or create-conversation with no body) and for one with a wrong type (which should be 415)
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.

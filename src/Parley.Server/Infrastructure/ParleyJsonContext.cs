@@ -42,6 +42,7 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(List<Parley.Server.Sharing.SharedMessageDto>))]
 [JsonSerializable(typeof(Parley.Server.Export.ConversationExportDto))]
 [JsonSerializable(typeof(Parley.Server.Export.UserExportDto))]
+[JsonSerializable(typeof(Parley.Server.Import.ImportResultDto))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
 
 /// <summary>
