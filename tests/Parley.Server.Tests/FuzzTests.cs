@@ -144,8 +144,10 @@ public abstract class FuzzTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
                     var query = method.Value.TryGetProperty("parameters", out var parameters)
                         ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()!).ToList()
                         : [];
+                    // A body without declared properties (the import file: any JSON) is fuzzed with random fields only.
                     var fields = method.Value.TryGetProperty("requestBody", out var body) && FindReference(body) is { } reference
-                        ? schemas.GetProperty(reference.Split('/')[^1]).GetProperty("properties").EnumerateObject().Select(p => p.Name).ToList()
+                        && schemas.GetProperty(reference.Split('/')[^1]).TryGetProperty("properties", out var properties)
+                        ? properties.EnumerateObject().Select(p => p.Name).ToList()
                         : [];
                     operations.Add(new Operation(name, path.Name, query, fields));
                 }
