@@ -22,6 +22,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 builder.Services.AddParleyForwardedHeaders();
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ImportOptions>().BindConfiguration("Import").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
 builder.Services.ConfigureHttpJsonOptions(options =>
 {

@@ -74,6 +74,18 @@ public abstract class ImportTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         Assert.Empty((await client.ListConversationsAsync()).Items);
     }
 
+    [Fact]
+    public async Task AFileOverTheLimitIsRefused()
+    {
+        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?> { ["Import:MaxBytes"] = "1024" });
+        var client = await factory.CreateUserClientAsync();
+
+        using var response = await client.PostAsync("/api/conversations/import", Json($"[\"{new string('x', 2000)}\"]"), Cancel);
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "file");
+        Assert.Empty((await client.ListConversationsAsync()).Items);
+    }
+
     private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
 
     private static List<int?> Shape(ExportBody export) =>

@@ -11,9 +11,6 @@ namespace Parley.Server.Import;
 /// <summary>Imports conversations: Parley's own export (<see cref="ExportApi"/>) or ChatGPT's <c>conversations.json</c>.</summary>
 public static class ImportApi
 {
-    /// <summary>The largest file accepted when <c>Import:MaxBytes</c> is not set: 50 MB.</summary>
-    public const long DefaultMaxBytes = 50L * 1024 * 1024;
-
     /// <summary>Maps <c>POST /api/conversations/import</c>.</summary>
     public static IEndpointRouteBuilder MapImport(this IEndpointRouteBuilder routes)
     {
@@ -32,9 +29,9 @@ public static class ImportApi
     /// broken tree) with nothing stored; 413 over <c>Import:MaxBytes</c>.
     /// </summary>
     public static async Task<Results<Ok<ImportResultDto>, ValidationProblem, ProblemHttpResult>> Import(
-        HttpRequest request, ClaimsPrincipal principal, ParleyDbContext db, IConfiguration configuration, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal principal, ParleyDbContext db, Microsoft.Extensions.Options.IOptions<ImportOptions> options, CancellationToken cancellationToken)
     {
-        var maxBytes = configuration.GetValue("Import:MaxBytes", DefaultMaxBytes);
+        var maxBytes = options.Value.MaxBytes;
         if (request.ContentLength > maxBytes)
         {
             return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Too large", $"The file is larger than {maxBytes} bytes.", "file");
