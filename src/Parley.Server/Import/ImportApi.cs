@@ -37,6 +37,12 @@ public static class ImportApi
             return Problems.Status(StatusCodes.Status413PayloadTooLarge, "Too large", $"The file is larger than {maxBytes} bytes.", "file");
         }
 
+        // Kestrel's own body limit (30 MB by default) would otherwise cut a file the setting allows.
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxBytes;
+        }
+
         List<ImportedConversation> conversations;
         List<Guid> ids;
         try
