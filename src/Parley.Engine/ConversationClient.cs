@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -176,11 +177,14 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     {
         TurnObserver? observer = null; // held here: Orleans keeps only a weak reference to an observer object
         ITurnObserver? reference = null;
+        var started = Stopwatch.GetTimestamp();
+        TurnError? failure = null;
         try
         {
             if (Validate(request) is { } invalid)
             {
                 metrics.Rejected();
+                failure = TurnError.InvalidContent;
                 events.TryWrite(new TurnFailed(TurnError.InvalidContent, invalid));
                 return;
             }
@@ -190,6 +194,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             if (!await grain.TryEnterQueueAsync(turnId))
             {
                 metrics.Rejected();
+                failure = TurnError.QueueFull;
                 events.TryWrite(new TurnFailed(TurnError.QueueFull,
                     $"Too many messages are waiting in this conversation (at most {options.MailboxCapacity}); retry shortly."));
                 return;
@@ -211,12 +216,15 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             {
                 events.TryWrite(turnEvent);
             }
+
+            failure = reply.Events is [.., TurnFailed failed] ? failed.Error : null;
         }
         catch (Exception ex)
         {
             // The grain's node went away or this node is shutting down. Nothing was acknowledged; the client retries
             // (with the same clientMessageId, it gets the stored turn if the turn made it).
             LogUnavailable(logger, ex, request.ConversationId);
+            failure = TurnError.Unavailable;
             events.TryWrite(new TurnFailed(TurnError.Unavailable, "The conversation's node is unavailable; retry shortly."));
         }
         finally
@@ -227,7 +235,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             }
 
             GC.KeepAlive(observer);
-
+            metrics.TurnEnded(Stopwatch.GetElapsedTime(started), streaming, failure);
             events.TryComplete();
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orleans.Concurrency;
 
 namespace Parley.Engine;
@@ -134,6 +135,9 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         (_runningTurn, _runningStop) = (call.TurnId, stop);
         var sink = new GrainTurnSink(observer, stop, protocol.Options);
         _runningSink = sink;
+        using var activity = EngineTelemetry.Source.StartActivity("parley.turn");
+        activity?.SetTag("parley.conversation.id", call.Request.ConversationId);
+        activity?.SetTag("parley.turn.streaming", call.Streaming);
         try
         {
             await protocol.RunAsync(_state, call.Request, call.Streaming, sink, stop.Token);
@@ -142,6 +146,11 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         {
             (_runningTurn, _runningStop, _runningSink) = (null, null, null);
             await sink.EndAsync();
+        }
+
+        if (activity is not null && sink.Returned is [.., TurnFailed failed])
+        {
+            activity.SetStatus(ActivityStatusCode.Error, failed.Error.ToString());
         }
 
         return new TurnReply([.. sink.Returned]);

@@ -311,7 +311,7 @@ public sealed partial class TurnProtocol
         if (committed.Status == AcceptStatus.Accepted)
         {
             context.AppendTurn(user, assistant);
-            _metrics.TurnCompleted();
+            _metrics.TurnCompleted(assistant);
             await sink.EmitAsync(new UserMessageStored(user, committed.TokenBalance));
             await sink.EmitAsync(new AssistantCompleted(assistant, committed.TokenBalance));
         }
@@ -410,7 +410,7 @@ public sealed partial class TurnProtocol
             }
             else
             {
-                _metrics.TurnCompleted();
+                _metrics.TurnCompleted(assistant);
                 await sink.EmitAsync(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
                 if (!context.HasTitle && _settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
                 {

@@ -29,6 +29,7 @@ builder.Services.AddParleyProblemDetails();
 builder.Services.AddParleyAuthentication();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
+builder.AddParleyTelemetry();
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
 builder.Services.AddParleyStaticFiles();
@@ -38,6 +39,7 @@ await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
 
 app.UseSecurityHeaders();
 app.UseForwardedHeaders();
+app.MapParleyMetrics();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseParleyStaticFiles();

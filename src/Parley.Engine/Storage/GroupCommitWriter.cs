@@ -25,6 +25,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly SqlDialect _dialect;
     private readonly int _maxBatch;
     private readonly ILogger _logger;
+    private readonly EngineMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private const int MaxAttempts = 4;
     private readonly Task _loop;
@@ -34,13 +35,18 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private long _busyTicks;
     private int _disposed;
 
-    public GroupCommitWriter(DbDataSource dataSource, SqlDialect dialect, int maxBatch, ILogger logger)
+    public GroupCommitWriter(DbDataSource dataSource, SqlDialect dialect, int maxBatch, ILogger logger, EngineMetrics? metrics = null)
     {
         _dataSource = dataSource;
         _dialect = dialect;
         _maxBatch = maxBatch;
         _logger = logger;
-        _loop = Task.Run(RunAsync);
+        _metrics = metrics;
+        using (ExecutionContext.SuppressFlow())
+        {
+            // The loop outlives whatever request created the writer: it must not inherit that request's Activity.
+            _loop = Task.Run(RunAsync);
+        }
     }
 
     /// <summary>Transactions committed so far.</summary>
@@ -57,9 +63,13 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     /// batches of several nodes take row locks in one global order and rarely deadlock.</param>
     /// <param name="execute">The operation: its statements, and whether to keep them (false rolls back to its savepoint).</param>
     /// <param name="cancellationToken">Stops the caller's wait; the operation itself still commits or fails with its batch.</param>
-    public Task<T> WriteAsync<T>(Guid lockOrder, Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Guid lockOrder, Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute, CancellationToken cancellationToken) =>
+        EngineTelemetry.Source.HasListeners()
+            ? TracedWriteAsync(lockOrder, execute, cancellationToken)
+            : Enqueue(new WriteOperation<T>(lockOrder, execute), cancellationToken);
+
+    private Task<T> Enqueue<T>(WriteOperation<T> operation, CancellationToken cancellationToken)
     {
-        var operation = new WriteOperation<T>(lockOrder, execute);
         if (!_queue.Writer.TryWrite(operation))
         {
             throw new ObjectDisposedException(nameof(GroupCommitWriter));
@@ -69,8 +79,29 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         return operation.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>The write inside a <c>parley.commit</c> span of the caller's trace (the wait for its durable group commit), linked from the batch's span.</summary>
+    private async Task<T> TracedWriteAsync<T>(Guid lockOrder, Func<WriterSession, CancellationToken, Task<(bool Keep, T Result)>> execute, CancellationToken cancellationToken)
+    {
+        using var activity = EngineTelemetry.Source.StartActivity("parley.commit");
+        var operation = new WriteOperation<T>(lockOrder, execute) { Context = activity?.Context ?? default };
+        try
+        {
+            return await Enqueue(operation, cancellationToken);
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+        finally
+        {
+            activity?.SetTag("parley.commit.batch_size", operation.BatchSize);
+        }
+    }
+
     private async Task RunAsync()
     {
+        Activity.Current = null;
         var batch = new List<WriteOperation>(_maxBatch);
         var reader = _queue.Reader;
         var token = _stopping.Token;
@@ -102,13 +133,17 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     private async Task CommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
     {
+        using var activity = EngineTelemetry.Source.HasListeners() ? StartBatchActivity(batch) : null;
+        var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await TryCommitBatchAsync(batch, cancellationToken);
+                _metrics?.Committed(batch.Count, Stopwatch.GetElapsedTime(started));
                 foreach (var operation in batch)
                 {
+                    operation.BatchSize = batch.Count;
                     operation.Publish();
                 }
 
@@ -124,6 +159,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 LogBatchFailed(_logger, ex, batch.Count);
                 foreach (var operation in batch)
                 {
@@ -134,6 +170,23 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>The batch's own span (no parent), linked to the <c>parley.commit</c> span of every traced operation in it.</summary>
+    private static Activity? StartBatchActivity(List<WriteOperation> batch)
+    {
+        var links = new List<ActivityLink>();
+        foreach (var operation in batch)
+        {
+            if (operation.Context != default)
+            {
+                links.Add(new ActivityLink(operation.Context));
+            }
+        }
+
+        var activity = EngineTelemetry.Source.StartActivity("parley.group_commit", ActivityKind.Internal, default(ActivityContext), links: links);
+        activity?.SetTag("parley.commit.batch_size", batch.Count);
+        return activity;
     }
 
     private async Task TryCommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
@@ -227,6 +280,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private abstract class WriteOperation(Guid lockOrder)
     {
         public Guid LockOrder { get; } = lockOrder;
+
+        /// <summary>The caller's <c>parley.commit</c> span, when traced.</summary>
+        public ActivityContext Context { get; init; }
+
+        /// <summary>Operations in the transaction that committed this one.</summary>
+        public int BatchSize { get; set; }
 
         /// <summary>Forgets the result of an earlier attempt of the batch.</summary>
         public abstract void Reset();

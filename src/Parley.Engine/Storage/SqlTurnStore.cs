@@ -31,11 +31,12 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     /// <param name="dialect">The database's <see cref="SqlDialect"/>.</param>
     /// <param name="maxCommitBatch">Most operations per group commit.</param>
     /// <param name="logger">Logs failed commits.</param>
-    public SqlTurnStore(DbDataSource dataSource, SqlDialect dialect, int maxCommitBatch, ILogger<SqlTurnStore> logger)
+    /// <param name="metrics">Records each group commit's size and duration; none when null.</param>
+    public SqlTurnStore(DbDataSource dataSource, SqlDialect dialect, int maxCommitBatch, ILogger<SqlTurnStore> logger, EngineMetrics? metrics = null)
     {
         _dataSource = dataSource;
         _dialect = dialect;
-        _writer = new GroupCommitWriter(dataSource, dialect, maxCommitBatch, logger);
+        _writer = new GroupCommitWriter(dataSource, dialect, maxCommitBatch, logger, metrics);
     }
 
     /// <summary>Transactions committed by the writer since start.</summary>

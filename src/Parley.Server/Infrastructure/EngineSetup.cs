@@ -29,7 +29,8 @@ public static class EngineSetup
             sp.GetRequiredService<DbDataSource>(),
             sp.GetRequiredService<SqlDialect>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
-            sp.GetRequiredService<ILogger<SqlTurnStore>>()));
+            sp.GetRequiredService<ILogger<SqlTurnStore>>(),
+            sp.GetRequiredService<EngineMetrics>()));
         services.AddSingleton(sp => new EngineMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<INodeDirectory, OrleansNodeDirectory>();
         services.AddSingleton(sp => new TurnProtocol(
