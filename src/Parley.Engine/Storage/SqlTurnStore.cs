@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.Extensions.Logging;
+using static Parley.Engine.Storage.StoreSchema;
 
 namespace Parley.Engine.Storage;
 
@@ -8,19 +9,33 @@ namespace Parley.Engine.Storage;
 /// every write goes through one <see cref="GroupCommitWriter"/> so concurrent turns share transactions.
 /// </summary>
 /// <remarks>
-/// The schema is the server's EF Core model (tables <c>Conversations</c>, <c>Messages</c>, <c>AspNetUsers</c>); its
-/// migrations create it. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency) and the
-/// balance deduction carries <c>WHERE "TokenBalance" &gt;= cost</c>, so both stay correct when several nodes write.
+/// The schema is the server's EF Core model (<see cref="StoreSchema"/> names its tables and columns); its migrations
+/// create it. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency), and a charge is checked
+/// against the balance read in the writer's transaction (locked on PostgreSQL), so both stay correct when several nodes write.
 /// </remarks>
-public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
+public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 {
-    // ReadMessage reads these by position; NodeId (8) only where the pending node matters.
-    private const string MessageColumns =
-        "\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\", " +
-        "\"TokenCount\", \"Model\", \"FinishReason\", \"PromptTokens\", \"CompletionTokens\", \"Charge\"";
+    // ReadMessage reads MessageColumns.All by position; NodeId (8) only where the pending node matters.
+    private const string SelectConversation =
+        $"SELECT {ConversationColumns.UserId}, {ConversationColumns.Version}, {ConversationColumns.LastSequence}, {ConversationColumns.Title}, " +
+        $"{ConversationColumns.Model}, {ConversationColumns.SystemPrompt} FROM {Conversations} WHERE {ConversationColumns.Id} = @p0";
 
-    private const string InsertMessage =
-        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)";
+    private const string SelectRecentMessages =
+        $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Sequence} <= @p1 " +
+        $"ORDER BY {MessageColumns.Sequence} DESC LIMIT @p2";
+
+    private const string SelectTurnByClientMessageId =
+        $"SELECT m.{MessageColumns.Id}, m.{MessageColumns.ConversationId}, m.{MessageColumns.Sequence}, m.{MessageColumns.Role}, m.{MessageColumns.Content}, " +
+        $"m.{MessageColumns.Status}, m.{MessageColumns.ClientMessageId}, m.{MessageColumns.CreatedAt}, m.{MessageColumns.NodeId}, m.{MessageColumns.TokenCount}, " +
+        $"m.{MessageColumns.Model}, m.{MessageColumns.FinishReason}, m.{MessageColumns.PromptTokens}, m.{MessageColumns.CompletionTokens}, m.{MessageColumns.Charge} " +
+        $"FROM {Messages} u JOIN {Messages} m ON m.{MessageColumns.ConversationId} = u.{MessageColumns.ConversationId} " +
+        $"AND m.{MessageColumns.Sequence} IN (u.{MessageColumns.Sequence}, u.{MessageColumns.Sequence} + 1) " +
+        $"WHERE u.{MessageColumns.ConversationId} = @p0 AND u.{MessageColumns.ClientMessageId} = @p1 ORDER BY m.{MessageColumns.Sequence}";
+
+    private const string SelectBalance = $"SELECT {UserColumns.TokenBalance} FROM {Users} WHERE {UserColumns.Id} = @p0";
+
+    private const string SelectPendingConversations =
+        $"SELECT DISTINCT {MessageColumns.ConversationId} FROM {Messages} WHERE {MessageColumns.Status} = 'pending' AND {MessageColumns.NodeId} = @p0";
 
     private readonly DbDataSource _dataSource;
     private readonly SqlDialect _dialect;
@@ -55,9 +70,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         Guid userId;
         long version, lastSequence;
         string? title, model, systemPrompt;
-        await using (var command = Command(connection,
-            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\" FROM \"Conversations\" WHERE \"Id\" = @p0",
-            _dialect.Id(conversationId)))
+        await using (var command = Command(connection, SelectConversation, _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -76,9 +89,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
         var messages = new List<StoredMessage>(Math.Min(maxMessages, (int)Math.Min(lastSequence, int.MaxValue)));
         string? pendingNode = null;
-        await using (var command = Command(connection,
-            "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Sequence\" <= @p1 ORDER BY \"Sequence\" DESC LIMIT @p2",
-            _dialect.Id(conversationId), lastSequence, maxMessages))
+        await using (var command = Command(connection, SelectRecentMessages, _dialect.Id(conversationId), lastSequence, maxMessages))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -101,11 +112,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     public async Task<StoredTurn?> FindTurnAsync(Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection,
-            "SELECT m.\"Id\", m.\"ConversationId\", m.\"Sequence\", m.\"Role\", m.\"Content\", m.\"Status\", m.\"ClientMessageId\", m.\"CreatedAt\", m.\"NodeId\", " +
-            "m.\"TokenCount\", m.\"Model\", m.\"FinishReason\", m.\"PromptTokens\", m.\"CompletionTokens\", m.\"Charge\" " +
-            "FROM \"Messages\" u JOIN \"Messages\" m ON m.\"ConversationId\" = u.\"ConversationId\" AND m.\"Sequence\" IN (u.\"Sequence\", u.\"Sequence\" + 1) " +
-            "WHERE u.\"ConversationId\" = @p0 AND u.\"ClientMessageId\" = @p1 ORDER BY m.\"Sequence\"",
+        await using var command = Command(connection, SelectTurnByClientMessageId,
             _dialect.Id(conversationId), clientMessageId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         StoredMessage? user = null, assistant = null;
@@ -129,7 +136,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     public async Task<long?> GetBalanceAsync(Guid userId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection, "SELECT \"TokenBalance\" FROM \"AspNetUsers\" WHERE \"Id\" = @p0", _dialect.Id(userId));
+        await using var command = Command(connection, SelectBalance, _dialect.Id(userId));
         return await command.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull ? Convert.ToInt64(value, null) : null;
     }
 
@@ -137,8 +144,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
     public async Task<IReadOnlyList<Guid>> FindPendingConversationsAsync(string nodeId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection,
-            "SELECT DISTINCT \"ConversationId\" FROM \"Messages\" WHERE \"Status\" = 'pending' AND \"NodeId\" = @p0", nodeId);
+        await using var command = Command(connection, SelectPendingConversations, nodeId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<Guid>();
         while (await reader.ReadAsync(cancellationToken))
@@ -148,122 +154,6 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
 
         return ids;
     }
-
-    /// <inheritdoc />
-    public Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, null, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<AcceptOutcome> CommitTurnAsync(AcceptTurn command, StoredMessage assistantMessage, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, assistantMessage, cancellationToken);
-
-    private async Task<AcceptOutcome> WriteAcceptAsync(AcceptTurn command, StoredMessage? reply, CancellationToken cancellationToken)
-    {
-        var message = command.UserMessage;
-        var conversationId = _dialect.Id(message.ConversationId);
-        var userId = _dialect.Id(command.UserId);
-        try
-        {
-            return await _writer.WriteAsync(command.UserId, async (session, ct) =>
-            {
-                if (_dialect.LockUserSql is { } lockUser)
-                {
-                    // The user's row first, then the conversation's: the same order in every batch of every node.
-                    await session.ExecuteAsync(lockUser, ct, userId);
-                }
-
-                // Checks first, writes after: an op rejected here has written nothing (SQLite runs without savepoints).
-                if (message.ClientMessageId is not null && await session.ScalarAsync(
-                        "SELECT 1 FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"ClientMessageId\" = @p1",
-                        ct, conversationId, message.ClientMessageId) is not null)
-                {
-                    return (false, new AcceptOutcome(AcceptStatus.DuplicateClientMessageId, 0));
-                }
-
-                var moved = await session.ExecuteAsync(
-                    "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"Title\" = COALESCE(\"Title\", @p3) " +
-                    "WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6 " +
-                    "AND (SELECT \"TokenBalance\" FROM \"AspNetUsers\" WHERE \"Id\" = @p6) >= @p7",
-                    ct,
-                    command.ExpectedVersion + 1, reply?.Sequence ?? message.Sequence, (reply ?? message).CreatedAt, command.AutoTitle,
-                    conversationId, command.ExpectedVersion, userId, command.Cost);
-                if (moved == 0)
-                {
-                    var version = await session.ScalarAsync(
-                        "SELECT \"Version\" FROM \"Conversations\" WHERE \"Id\" = @p0 AND \"UserId\" = @p1", ct, conversationId, userId);
-                    var status = version is null or DBNull || Convert.ToInt64(version, null) != command.ExpectedVersion
-                        ? AcceptStatus.VersionConflict
-                        : AcceptStatus.InsufficientBalance;
-                    return (false, new AcceptOutcome(status, 0));
-                }
-
-                var balance = await session.ScalarAsync(
-                    "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" - @p0 WHERE \"Id\" = @p1 AND \"TokenBalance\" >= @p0 RETURNING \"TokenBalance\"",
-                    ct, command.Cost, userId);
-                if (balance is null or DBNull)
-                {
-                    // Only another node's concurrent charge (PostgreSQL, read committed) gets here; its savepoint undoes the update above.
-                    return session.Dialect.UsesSavepoints
-                        ? (false, new AcceptOutcome(AcceptStatus.InsufficientBalance, 0))
-                        : throw new InvalidOperationException("The balance changed inside an exclusive SQLite transaction.");
-                }
-
-                await InsertAsync(session, message, reply is null ? command.NodeId : null, ct);
-                if (reply is not null)
-                {
-                    await InsertAsync(session, reply, null, ct);
-                }
-
-                return (true, new AcceptOutcome(AcceptStatus.Accepted, Convert.ToInt64(balance, null)));
-            }, cancellationToken);
-        }
-        catch (UniqueViolationException)
-        {
-            return new AcceptOutcome(AcceptStatus.DuplicateClientMessageId, 0);
-        }
-    }
-
-    /// <inheritdoc />
-    public Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken)
-    {
-        var reply = command.AssistantMessage;
-        return _writer.WriteAsync(command.UserId, async (session, ct) =>
-        {
-            if (command.Refund > 0 && _dialect.LockUserSql is { } lockUser)
-            {
-                await session.ExecuteAsync(lockUser, ct, _dialect.Id(command.UserId));
-            }
-
-            var moved = await session.ExecuteAsync(
-                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2 WHERE \"Id\" = @p3 AND \"Version\" = @p4",
-                ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion);
-            if (moved == 0)
-            {
-                return (false, new CompleteOutcome(false, null));
-            }
-
-            await session.ExecuteAsync(
-                "UPDATE \"Messages\" SET \"Status\" = @p0, \"NodeId\" = NULL, " +
-                "\"Charge\" = CASE WHEN \"Charge\" > @p3 THEN \"Charge\" - @p3 ELSE 0 END WHERE \"ConversationId\" = @p1 AND \"Sequence\" = @p2",
-                ct, reply.Status, _dialect.Id(reply.ConversationId), reply.Sequence - 1, command.Refund);
-            await InsertAsync(session, reply, null, ct);
-            long? balance = null;
-            if (command.Refund > 0)
-            {
-                balance = Convert.ToInt64(await session.ScalarAsync(
-                    "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" + @p0 WHERE \"Id\" = @p1 RETURNING \"TokenBalance\"",
-                    ct, command.Refund, _dialect.Id(command.UserId)), null);
-            }
-
-            return (true, new CompleteOutcome(true, balance));
-        }, cancellationToken);
-    }
-
-    private Task<int> InsertAsync(WriterSession session, StoredMessage message, string? nodeId, CancellationToken cancellationToken) =>
-        session.ExecuteAsync(InsertMessage, cancellationToken,
-            _dialect.Id(message.Id), _dialect.Id(message.ConversationId), message.Sequence, message.Role, message.Content,
-            message.Status, message.ClientMessageId, message.CreatedAt, nodeId,
-            message.TokenCount, message.Model, message.FinishReason, message.Usage?.PromptTokens, message.Usage?.CompletionTokens, message.Charge);
 
     private static StoredMessage ReadMessage(DbDataReader reader) => new(
         reader.GetGuid(0),
