@@ -140,11 +140,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     {
         using var activity = EngineTelemetry.Source.HasListeners() ? StartBatchActivity(batch) : null;
         var started = Stopwatch.GetTimestamp();
+        var lockBalances = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await TryCommitBatchAsync(batch, cancellationToken);
+                await TryCommitBatchAsync(batch, lockBalances, cancellationToken);
                 _metrics?.Committed(batch.Count, Stopwatch.GetElapsedTime(started));
                 foreach (var operation in batch)
                 {
@@ -177,6 +178,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 // A deadlock with another node's writer, or a busy database: nothing of the batch was committed, so
                 // the whole batch runs again (each operation re-checks its conditions).
                 LogBatchRetried(_logger, ex, batch.Count, attempt);
+                lockBalances |= ex is BalanceChangedException; // the rerun locks the balances it reads: it cannot lose that race again
                 await ResetConnectionAsync();
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20) * attempt), cancellationToken);
             }
@@ -217,7 +219,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     /// then what they queued (<see cref="WriterSession.FlushAsync"/>), then the commit. An operation that rejects itself
     /// does so before its first write, so it needs no savepoint; any statement error fails the whole transaction.
     /// </summary>
-    private async Task TryCommitBatchAsync(List<WriteOperation> batch, CancellationToken cancellationToken)
+    private async Task TryCommitBatchAsync(List<WriteOperation> batch, bool lockBalances, CancellationToken cancellationToken)
     {
         var session = await EnsureSessionAsync(cancellationToken);
         await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
@@ -236,7 +238,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
         }
 
-        await session.ReadBalancesAsync(_balanceUsers, cancellationToken);
+        await session.ReadBalancesAsync(_balanceUsers, lockBalances, cancellationToken);
         if (session.IsPipelined)
         {
             // Each operation runs to its first statement, which only queues; each round sends every queued statement at

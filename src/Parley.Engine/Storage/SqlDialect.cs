@@ -23,13 +23,17 @@ public abstract class SqlDialect
     /// Reads a user's <c>TokenBalance</c> (parameter <c>@p0</c>: the user id) in the writer's transaction. No lock: the
     /// batch's single balance <c>UPDATE … RETURNING</c> at its end checks that nobody else changed the balance meanwhile
     /// (another node's writer; on SQLite nobody can, its writer's <c>BEGIN IMMEDIATE</c> excludes every other writer),
-    /// and reruns the batch if someone did.
+    /// and reruns the batch if someone did — the rerun locking the rows (<see cref="LockBalancesSql"/>).
     /// </summary>
     public string SelectBalanceSql => SelectBalance;
 
     /// <summary>Reads <c>Id, TokenBalance</c> of several users at once (parameter <c>@p0</c>: an array of ids); null where
     /// <see cref="SelectBalanceSql"/> per user is as cheap (SQLite, in process).</summary>
     public virtual string? SelectBalancesSql => null;
+
+    /// <summary><see cref="SelectBalancesSql"/> that also locks the rows, in id order, until the commit (<c>FOR UPDATE</c>);
+    /// null where no other writer can change them (SQLite).</summary>
+    public virtual string? LockBalancesSql => null;
 
     private const string SelectBalance = $"SELECT {StoreSchema.UserColumns.TokenBalance} FROM {StoreSchema.Users} WHERE {StoreSchema.UserColumns.Id} = @p0";
 
@@ -78,6 +82,10 @@ public abstract class SqlDialect
     {
         public override string? SelectBalancesSql { get; } =
             $"SELECT {StoreSchema.UserColumns.Id}, {StoreSchema.UserColumns.TokenBalance} FROM {StoreSchema.Users} WHERE {StoreSchema.UserColumns.Id} = ANY(@p0)";
+
+        public override string? LockBalancesSql { get; } =
+            $"SELECT {StoreSchema.UserColumns.Id}, {StoreSchema.UserColumns.TokenBalance} FROM {StoreSchema.Users} " +
+            $"WHERE {StoreSchema.UserColumns.Id} = ANY(@p0) ORDER BY {StoreSchema.UserColumns.Id} FOR UPDATE";
 
         public override object Id(Guid id) => id;
 

@@ -137,18 +137,21 @@ internal sealed class WriterSession
     }
 
     /// <summary>
-    /// Reads the balances of <paramref name="users"/> (sorted, distinct) into the <see cref="Ledger"/>: in one statement
-    /// that also locks the rows in id order where the dialect has one (<see cref="SqlDialect.SelectBalancesSql"/>:
-    /// PostgreSQL), else one by one (<see cref="SqlDialect.SelectBalanceSql"/>).
+    /// Reads the balances of <paramref name="users"/> into the <see cref="Ledger"/>: in one statement where the dialect
+    /// has one (<see cref="SqlDialect.SelectBalancesSql"/>: PostgreSQL), else one by one (<see cref="SqlDialect.SelectBalanceSql"/>).
     /// </summary>
-    public async Task ReadBalancesAsync(List<Guid> users, CancellationToken cancellationToken)
+    /// <param name="users">The users, sorted and distinct.</param>
+    /// <param name="lockRows">Lock the rows until the commit (<see cref="SqlDialect.LockBalancesSql"/>): the rerun of a
+    /// batch that lost a race for a balance to another writer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task ReadBalancesAsync(List<Guid> users, bool lockRows, CancellationToken cancellationToken)
     {
         if (users.Count == 0)
         {
             return;
         }
 
-        if (Dialect.SelectBalancesSql is not { } sql)
+        if ((lockRows ? Dialect.LockBalancesSql : Dialect.SelectBalancesSql) is not { } sql)
         {
             foreach (var user in users)
             {
