@@ -6,7 +6,9 @@ using Parley.Server.Infrastructure;
 using Parley.Server.Models;
 using Parley.Server.Users;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the application's directory unless configured: a published build finds its wwwroot and
+// appsettings.json whatever the working directory (Infrastructure/ContentRoot.cs).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot.Default(args) });
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
     // The default address; --urls, ASPNETCORE_URLS or URLS override it.

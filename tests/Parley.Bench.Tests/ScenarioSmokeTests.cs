@@ -1,4 +1,5 @@
 using System.Reflection;
+using Parley.Testing;
 
 namespace Parley.Bench.Tests;
 
@@ -67,20 +68,6 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
     }
 
     /// <summary>src/Parley.Server/bin/&lt;this configuration&gt;/net10.0/Parley.Server.dll (built through the project reference).</summary>
-    private static string ServerDll
-    {
-        get
-        {
-            var configuration = typeof(ScenarioSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-                {
-                    return Path.Combine(dir.FullName, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
-                }
-            }
-
-            throw new InvalidOperationException("Cannot find the repository root (Parley.slnx) above " + AppContext.BaseDirectory);
-        }
-    }
+    private static string ServerDll => ServerProcess.BuildOutput(
+        Repository.Root, typeof(ScenarioSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug");
 }

@@ -43,7 +43,7 @@ public sealed class TopologyTests
     [Fact]
     public void TheRenderedNginxConfigIsTheDeployedOneWithLoopbackNodes()
     {
-        var template = File.ReadAllText(Path.Combine(Topology.RepositoryRoot(), "deploy", "nginx", "parley.conf"));
+        var template = File.ReadAllText(Path.Combine(Repository.Root, "deploy", "nginx", "parley.conf"));
 
         var rendered = NginxProcess.Render(template, 18080, [18081, 18082, 18083], TimeSpan.FromSeconds(2));
 
