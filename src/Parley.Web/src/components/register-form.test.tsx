@@ -9,7 +9,7 @@ function metRules(): Record<string, boolean> {
   return Object.fromEntries(
     within(list)
       .getAllByRole('listitem')
-      .map((li) => [li.dataset.rule, li.dataset.met === 'true']),
+      .map((li): [string, boolean] => [li.dataset.rule ?? '', li.dataset.met === 'true']),
   );
 }
 

@@ -242,7 +242,7 @@ export function Sidebar({
     const index = ordered.findIndex((c) => c.id === confirming.id);
     const neighbour = ordered[index + 1] ?? ordered[index - 1] ?? null;
     setDeleting(true);
-    let deleted = false;
+    let deleted: boolean;
     try {
       deleted = await onDelete(confirming.id);
     } finally {

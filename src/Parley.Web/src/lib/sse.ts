@@ -1,4 +1,4 @@
-import type { ChatEvent, Message, ProblemDetails } from './types';
+import type { ChatEvent, Message } from './types';
 
 /** One dispatched Server-Sent Event. */
 export interface SseMessage {
@@ -165,7 +165,7 @@ export async function* toChatEvents(messages: AsyncIterable<SseMessage>): AsyncG
         }
         break;
       case 'error':
-        yield { type: 'error', problem: json as ProblemDetails };
+        yield { type: 'error', problem: json };
         break;
     }
   }

@@ -10,12 +10,12 @@ export function fakeFetch(handler: Handler) {
   const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}) => {
     // The signal is handed over separately: jsdom's AbortSignal is not the one Node's Request accepts.
     const { signal, ...rest } = init;
-    const request = new Request(new URL(String(input), 'http://parley.test'), rest);
+    const request = new Request(new URL(input instanceof Request ? input.url : input, 'http://parley.test'), rest);
     requests.push(request.clone());
     if (signal?.aborted) throw new DOMException('The operation was aborted.', 'AbortError');
     return handler(request, signal ?? undefined);
   };
-  return { fetch: fetchImpl as typeof fetch, requests };
+  return { fetch: fetchImpl, requests };
 }
 
 export function memoryStorage(): Storage {
