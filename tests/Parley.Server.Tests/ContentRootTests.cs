@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Parley.Server.Tests.Infrastructure;
 using Parley.Testing;
+using ServerContentRoot = Parley.Server.Infrastructure.ContentRoot;
 
 namespace Parley.Server.Tests;
 
@@ -13,6 +14,14 @@ public sealed partial class ContentRootTests(SqliteFixture fixture) : ParleyTest
 {
     [GeneratedRegex("src=\"(/assets/[^\"]+\\.js)\"")]
     private static partial Regex MainScript();
+
+    [Fact]
+    public void AConfiguredContentRootWinsOverTheApplicationsDirectory()
+    {
+        Assert.Equal(AppContext.BaseDirectory, ServerContentRoot.Default([]));
+        Assert.Null(ServerContentRoot.Default(["--contentRoot", "/srv/parley"]));
+        Assert.Null(ServerContentRoot.Default(["--contentRoot=/srv/parley"]));
+    }
 
     [Fact]
     public async Task TheBuiltServerStartedFromAnotherDirectoryServesItsWebUi()
