@@ -30,7 +30,7 @@ public sealed class PendingTurnTests : IAsyncLifetime
             time.GetUtcNow().UtcDateTime);
         Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync(new AcceptTurn(user, 0, pending, 100, "live-node", null), Timeout)).Status);
         var options = new EngineOptions { NodeId = "this-node", TurnTimeout = TimeSpan.FromMinutes(2) };
-        var protocol = new TurnProtocol(store, new EchoChatClient(), options, time, new EngineMetrics(), new EveryNodeActive(), NullLogger<TurnProtocol>.Instance);
+        var protocol = new TurnProtocol(store, new EchoChatClient(), options, time, new EngineMetrics(), new FixedNodes(active: true), NullLogger<TurnProtocol>.Instance);
         var sink = new CollectingSink();
 
         var run = protocol.RunAsync(new ConversationState(conversation), new TurnRequest(user, conversation, "next"), streaming: false, sink, Timeout);
@@ -64,21 +64,5 @@ public sealed class PendingTurnTests : IAsyncLifetime
         }
 
         public async Task WaitForTimerAsync(CancellationToken cancellationToken) => await _timers.Reader.ReadAsync(cancellationToken);
-    }
-
-    private sealed class EveryNodeActive : INodeDirectory
-    {
-        public bool IsActive(string nodeId) => true;
-    }
-
-    private sealed class CollectingSink : TurnSink
-    {
-        public List<TurnEvent> Events { get; } = [];
-
-        public override ValueTask EmitAsync(TurnEvent turnEvent)
-        {
-            Events.Add(turnEvent);
-            return ValueTask.CompletedTask;
-        }
     }
 }
