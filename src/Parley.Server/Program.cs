@@ -26,6 +26,7 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 });
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
+builder.Services.AddValidation();
 builder.Services.AddParleyAuthentication();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();

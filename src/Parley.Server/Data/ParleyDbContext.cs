@@ -4,16 +4,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Parley.Server.Data;
 
-/// <summary>A Parley account: an ASP.NET Core Identity user with a token balance.</summary>
-public sealed class User : IdentityUser<Guid>
-{
-    /// <summary>Tokens left; each accepted message costs <c>Quota:CostPerMessage</c>. Changed only by atomic SQL updates.</summary>
-    public long TokenBalance { get; set; }
-
-    /// <summary>When the account was created (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-}
-
 /// <summary>A conversation row. Its turn log lives in <see cref="Message"/>.</summary>
 public sealed class Conversation
 {
@@ -92,44 +82,6 @@ public sealed class Message
 
     /// <summary>User messages: tokens the turn costs the user (reserved at accept, settled when the reply is stored).</summary>
     public long Charge { get; set; }
-}
-
-/// <summary>A login session: the family of its rotating refresh tokens and the <c>sid</c> claim of its access tokens.</summary>
-public sealed class AuthSession
-{
-    /// <summary>Session id, carried in access tokens as the <c>sid</c> claim.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Login time (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-
-    /// <summary>When logout or refresh-token reuse ended the session (UTC); its access tokens stop working then.</summary>
-    public DateTime? RevokedAt { get; set; }
-}
-
-/// <summary>A refresh token, stored as the SHA-256 of its value (the value itself is never stored).</summary>
-public sealed class RefreshToken
-{
-    /// <summary>Row id.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The session (token family).</summary>
-    public Guid SessionId { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Base64url SHA-256 of the token value.</summary>
-    public required string TokenHash { get; set; }
-
-    /// <summary>Expiry (UTC).</summary>
-    public DateTime ExpiresAt { get; set; }
-
-    /// <summary>When it was exchanged for a new pair (rotation); presenting it again revokes the session.</summary>
-    public DateTime? UsedAt { get; set; }
 }
 
 /// <summary>Parley's EF Core model. Provider-specific subclasses carry their own migrations.</summary>

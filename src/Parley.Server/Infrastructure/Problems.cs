@@ -137,6 +137,16 @@ public static class ProblemDetailsSetup
                 _ => null,
             };
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+            if (problem is HttpValidationProblemDetails validation && validation.Errors.Keys.Any(k => k.Length > 0 && char.IsUpper(k[0])))
+            {
+                // AddValidation() names fields by their C# names (UserName); the API's keys are camelCase, as in the body.
+                var errors = validation.Errors.ToDictionary(e => JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value);
+                validation.Errors.Clear();
+                foreach (var (key, value) in errors)
+                {
+                    validation.Errors[key] = value;
+                }
+            }
         });
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();

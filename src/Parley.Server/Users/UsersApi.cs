@@ -8,11 +8,6 @@ using Parley.Server.Infrastructure;
 
 namespace Parley.Server.Users;
 
-/// <summary>Response of <c>GET /api/users/me/balance</c>.</summary>
-/// <param name="TokenBalance">Tokens left.</param>
-/// <param name="CostPerMessage">Tokens charged per accepted message (<c>Quota:CostPerMessage</c>).</param>
-public sealed record BalanceDto(long TokenBalance, long CostPerMessage);
-
 /// <summary>The caller's own account.</summary>
 public static class UsersApi
 {
