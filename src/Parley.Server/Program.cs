@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
+using Parley.Server.Admin;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
+using Parley.Server.Retention;
 using Parley.Server.Users;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -28,6 +30,8 @@ builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
 builder.Services.AddValidation();
 builder.Services.AddParleyAuthentication();
+builder.Services.AddParleyAdmin();
+builder.Services.AddParleyRetention();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
 builder.Services.AddParleyHealthChecks();
@@ -36,6 +40,7 @@ builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+await app.BootstrapAdminsAsync(app.Lifetime.ApplicationStopping);
 
 app.UseSecurityHeaders();
 app.UseForwardedHeaders();
@@ -51,6 +56,7 @@ app.MapParleyHealthChecks();
 app.MapDiagnostics();
 app.MapAccounts();
 app.MapUsers();
+app.MapAdmin();
 app.MapConversations();
 app.MapChat();
 app.MapModels();

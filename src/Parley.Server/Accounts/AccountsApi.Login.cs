@@ -56,7 +56,13 @@ public static partial class AccountsApi
         // CheckPasswordAsync may have tried to store an upgraded hash through the tracked user, with a concurrency stamp the
         // lockout has since changed: that update failed, and saving the session must not retry it (a 500).
         db.ChangeTracker.Clear();
-        var session = new AuthSession { Id = Guid.CreateVersion7(), UserId = user.Id, CreatedAt = time.GetUtcNow().UtcDateTime };
+        if (user.Disabled)
+        {
+            return Problems.Status(StatusCodes.Status403Forbidden, "Account disabled", "This account has been disabled by an administrator.");
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var session = new AuthSession { Id = Guid.CreateVersion7(), UserId = user.Id, CreatedAt = now, LastUsedAt = now, UserAgent = UserAgentOf(http) };
         db.AuthSessions.Add(session);
         var pair = tokens.Issue(db, user, session);
         await db.SaveChangesAsync(cancellationToken);

@@ -54,7 +54,7 @@ public static partial class AccountsApi
                 return TypedResults.Ok(pair);
             }
 
-            await RevokeSessionAsync(db, revoked, session.Id, now, cancellationToken);
+            await SessionRevocation.RevokeAsync(db, revoked, session.Id, now, cancellationToken);
             return invalid;
         }
 
@@ -67,11 +67,18 @@ public static partial class AccountsApi
             if (claimed == 0)
             {
                 grace.Abandon(hash);
-                await RevokeSessionAsync(db, revoked, session.Id, now, cancellationToken);
+                await SessionRevocation.RevokeAsync(db, revoked, session.Id, now, cancellationToken);
                 return invalid;
             }
 
             var user = await db.Users.AsNoTracking().SingleAsync(u => u.Id == token.UserId, cancellationToken);
+            if (user.Disabled)
+            {
+                grace.Abandon(hash);
+                return invalid;
+            }
+
+            session.LastUsedAt = now;
             var pair = tokens.Issue(db, user, session);
             await db.SaveChangesAsync(cancellationToken);
             grace.Complete(hash, pair);
@@ -92,7 +99,7 @@ public static partial class AccountsApi
         var userId = principal.UserId();
         if (Guid.TryParse(principal.FindFirstValue(TokenService.SessionClaim), out var sessionId))
         {
-            await RevokeSessionAsync(db, revoked, sessionId, now, cancellationToken);
+            await SessionRevocation.RevokeAsync(db, revoked, sessionId, now, cancellationToken);
         }
 
         if (!string.IsNullOrWhiteSpace(body?.RefreshToken))
@@ -104,18 +111,10 @@ public static partial class AccountsApi
                 .SingleOrDefaultAsync(cancellationToken);
             if (other is { } otherSession && otherSession != sessionId)
             {
-                await RevokeSessionAsync(db, revoked, otherSession, now, cancellationToken);
+                await SessionRevocation.RevokeAsync(db, revoked, otherSession, now, cancellationToken);
             }
         }
 
         return TypedResults.NoContent();
-    }
-
-    private static async Task RevokeSessionAsync(ParleyDbContext db, RevokedSessions revoked, Guid sessionId, DateTime now, CancellationToken cancellationToken)
-    {
-        await db.AuthSessions
-            .Where(s => s.Id == sessionId && s.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), cancellationToken);
-        revoked.Add(sessionId);
     }
 }

@@ -44,9 +44,11 @@ public static partial class AccountsApi
         return group;
     }
 
-    /// <summary>Registers a user. 201 with the user; 400 naming each invalid field; 409 when the user name or email is taken.</summary>
-    public static async Task<Results<Created<UserDto>, ValidationProblem, ProblemHttpResult>> Register(
-        RegisterRequest body, UserManager<User> users, IOptions<QuotaOptions> quota, TimeProvider time)
+    /// <summary>Registers a user and logs them in. 201 with the user and a token pair; 400 naming each invalid field; 409 when the user name or email is taken.</summary>
+    public static async Task<Results<Created<RegisteredDto>, ValidationProblem, ProblemHttpResult>> Register(
+        RegisterRequest body, UserManager<User> users, ParleyDbContext db, TokenService tokens, IOptions<QuotaOptions> quota,
+        IOptions<Admin.AdminOptions> admins, TimeProvider time,
+        HttpContext http, CancellationToken cancellationToken)
     {
         // The attributes on RegisterRequest checked the user name, the email and that a password was given (AddValidation);
         // the password policy is Identity's.
@@ -68,14 +70,19 @@ public static partial class AccountsApi
             return Problems.Status(StatusCodes.Status409Conflict, "Email taken", "An account with this email already exists.", "email");
         }
 
+        var now = time.GetUtcNow().UtcDateTime;
         var account = new User
         {
             Id = Guid.CreateVersion7(),
             UserName = body.UserName,
             Email = email,
             TokenBalance = quota.Value.InitialBalance,
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = now,
+            // Admin:Users bootstraps a fresh install: the named user is an admin from registration on.
+            Role = admins.Value.Users.Contains(body.UserName!, StringComparer.OrdinalIgnoreCase) ? AccountRoles.Admin : AccountRoles.User,
         };
+        // The ledger's first row is saved by CreateAsync's SaveChanges, in the transaction that creates the user.
+        var initial = Ledger.Append(db, account.Id, TransactionKinds.Initial, account.TokenBalance, account.TokenBalance, null, null, now);
         IdentityResult created;
         try
         {
@@ -83,12 +90,14 @@ public static partial class AccountsApi
         }
         catch (DbUpdateException)
         {
+            db.Entry(initial).State = EntityState.Detached;
             // A concurrent registration won the unique index.
             return Problems.Status(StatusCodes.Status409Conflict, "Account exists", "The user name or email is already taken.", "userName");
         }
 
         if (!created.Succeeded)
         {
+            db.Entry(initial).State = EntityState.Detached;
             if (created.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName)))
             {
                 return Problems.Status(StatusCodes.Status409Conflict, "User name taken", "This user name is already taken.", "userName");
@@ -105,6 +114,16 @@ public static partial class AccountsApi
                 .ToDictionary(g => g.Key, g => g.Select(e => e.Description).ToArray()));
         }
 
-        return TypedResults.Created($"/api/users/me", UserDto.From(account));
+        // Registering logs the user in: the first session and its token pair.
+        var session = new AuthSession { Id = Guid.CreateVersion7(), UserId = account.Id, CreatedAt = now, LastUsedAt = now, UserAgent = UserAgentOf(http) };
+        db.AuthSessions.Add(session);
+        var pair = tokens.Issue(db, account, session);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created("/api/users/me",
+            new RegisteredDto(account.Id, account.UserName!, account.Email, account.TokenBalance, DateTime.SpecifyKind(now, DateTimeKind.Utc), account.Role, pair));
     }
+
+    /// <summary>The request's <c>User-Agent</c>, cut to the 256 characters a session stores.</summary>
+    internal static string? UserAgentOf(HttpContext http) =>
+        http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent[..Math.Min(agent.Length, 256)] : null;
 }

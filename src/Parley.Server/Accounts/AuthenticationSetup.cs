@@ -18,6 +18,9 @@ public static class AuthenticationSetup
                 "Jwt:SigningKey must be base64 of at least 256 bits (32 bytes).")
             .ValidateOnStart();
         services.AddOptions<QuotaOptions>().BindConfiguration("Quota").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RefillOptions>().BindConfiguration("Quota:Refill").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RefillService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefillService>());
         services.AddIdentityCore<User>(options =>
             {
                 // The seeds' password policy: at least 8 characters with upper, lower, digit and symbol.

@@ -14,4 +14,10 @@ public sealed class AuthSession
 
     /// <summary>When logout or refresh-token reuse ended the session (UTC); its access tokens stop working then.</summary>
     public DateTime? RevokedAt { get; set; }
+
+    /// <summary>The <c>User-Agent</c> of the login (at most 256 characters), to tell sessions apart.</summary>
+    public string? UserAgent { get; set; }
+
+    /// <summary>Last login or token refresh of the session (UTC).</summary>
+    public DateTime LastUsedAt { get; set; }
 }

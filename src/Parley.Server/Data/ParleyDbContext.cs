@@ -99,6 +99,12 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
     /// <summary>Refresh tokens.</summary>
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    /// <summary>The token ledger.</summary>
+    public DbSet<TokenTransaction> TokenTransactions => Set<TokenTransaction>();
+
+    /// <summary>Cluster-wide job leases and last runs.</summary>
+    public DbSet<JobRun> JobRuns => Set<JobRun>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -106,6 +112,7 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
         // Email is optional but unique when given (NULLs never collide in a unique index).
         builder.Entity<User>().HasIndex(u => u.NormalizedEmail).HasDatabaseName("EmailIndex").IsUnique();
+        builder.Entity<User>().Property(u => u.Role).HasMaxLength(16).HasDefaultValue(AccountRoles.User);
 
         builder.Entity<Conversation>(conversation =>
         {
@@ -133,7 +140,25 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
         builder.Entity<AuthSession>(session =>
         {
             session.HasIndex(s => s.RevokedAt);
+            session.Property(s => s.UserAgent).HasMaxLength(256);
             session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<TokenTransaction>(entry =>
+        {
+            entry.ToTable("TokenTransactions");
+            entry.Property(t => t.Kind).HasMaxLength(16);
+            entry.Property(t => t.Reason).HasMaxLength(200);
+            entry.HasIndex(t => new { t.UserId, t.Id }); // a user's ledger, newest first
+            entry.HasIndex(t => new { t.CreatedAt, t.Kind }); // stats: tokens charged in the last 24 h
+            entry.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<JobRun>(job =>
+        {
+            job.HasKey(j => j.Name);
+            job.Property(j => j.Name).HasMaxLength(64);
+            job.Property(j => j.LeaseHolder).HasMaxLength(100);
         });
 
         builder.Entity<RefreshToken>(token =>
