@@ -12,7 +12,7 @@ public sealed class RefillOptions : IValidatableObject
     [Range(0, 1_000_000_000_000, ErrorMessage = "Quota:Refill:Amount must be between {1} and {2}.")]
     public long Amount { get; set; }
 
-    /// <summary>How often a user is refilled, counted from the last refill (from registration before the first). Default 1 day; at least 1 minute.</summary>
+    /// <summary>How often a user is refilled, counted from the last refill (from registration before the first). Default 1 day; 1 minute to 30 days.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>True when refills are on.</summary>
@@ -21,9 +21,10 @@ public sealed class RefillOptions : IValidatableObject
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Interval < TimeSpan.FromMinutes(1))
+        if (Interval < TimeSpan.FromMinutes(1) || Interval > TimeSpan.FromDays(30))
         {
-            yield return new ValidationResult("Quota:Refill:Interval must be at least 00:01:00.", [nameof(Interval)]);
+            // 30 days: PeriodicTimer cannot wait more than about 49 days.
+            yield return new ValidationResult("Quota:Refill:Interval must be between 00:01:00 and 30.00:00:00.", [nameof(Interval)]);
         }
     }
 }

@@ -8,7 +8,7 @@ public sealed class RetentionOptions : IValidatableObject
     /// <summary>Conversations whose last activity is older than this are deleted with their messages, e.g. <c>30.00:00:00</c>. Null (default) keeps everything.</summary>
     public TimeSpan? MaxAge { get; set; }
 
-    /// <summary>How often the cleanup runs (one node at a time). Default 1 day; at least 1 minute.</summary>
+    /// <summary>How often the cleanup runs (one node at a time). Default 1 day; 1 minute to 30 days.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>Conversations deleted per statement (and per short transaction). Default 500.</summary>
@@ -23,9 +23,10 @@ public sealed class RetentionOptions : IValidatableObject
             yield return new ValidationResult("Retention:MaxAge must be at least 01:00:00 (or unset to keep everything).", [nameof(MaxAge)]);
         }
 
-        if (Interval < TimeSpan.FromMinutes(1))
+        if (Interval < TimeSpan.FromMinutes(1) || Interval > TimeSpan.FromDays(30))
         {
-            yield return new ValidationResult("Retention:Interval must be at least 00:01:00.", [nameof(Interval)]);
+            // 30 days: PeriodicTimer cannot wait more than about 49 days.
+            yield return new ValidationResult("Retention:Interval must be between 00:01:00 and 30.00:00:00.", [nameof(Interval)]);
         }
     }
 }
