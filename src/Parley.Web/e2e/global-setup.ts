@@ -59,6 +59,10 @@ async function waitUntilReady(baseUrl: string, exited: () => string | null, time
   throw new Error(`The server was not ready within ${timeoutMs} ms (${last}).\n${logTail()}`);
 }
 
+/** The admin the global setup registers (its password is the e2e tests' PASSWORD). */
+export const E2E_ADMIN = 'e2e_admin';
+const E2E_ADMIN_PASSWORD = 'Parley#2026';
+
 export default async function globalSetup() {
   if (process.env.PARLEY_BASE_URL) {
     console.log(`[e2e] using the server already running at ${process.env.PARLEY_BASE_URL}`);
@@ -87,6 +91,8 @@ export default async function globalSetup() {
       // Four messages per user, so running out of tokens (402) is quick to reach.
       Quota__InitialBalance: '1000',
       Quota__CostPerMessage: '250',
+      // The administrator of the admin-page tests (Admin:Users bootstraps the role at registration).
+      Admin__Users__0: E2E_ADMIN,
     },
     stdio: ['ignore', log, log],
   });
@@ -111,6 +117,13 @@ export default async function globalSetup() {
 
   try {
     await waitUntilReady(baseUrl, () => exit);
+    // The administrator the admin tests log in as (named in Admin__Users above), registered once per server.
+    const admin = await fetch(`${baseUrl}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ userName: E2E_ADMIN, password: E2E_ADMIN_PASSWORD }),
+    });
+    if (admin.status !== 201) throw new Error(`Registering the e2e admin failed: ${admin.status} ${await admin.text()}`);
   } catch (error) {
     await stop();
     throw error;
