@@ -1,6 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using System.Security.Claims;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -30,11 +27,11 @@ public static partial class AccountsApi
             return await next(context);
         });
         group.MapPost("/register", Register).WithName("Register").RequireRateLimiting(RateLimitPolicy)
-            .WithSummary("Create an account with the initial token balance.")
+            .WithSummary("Create an account with the initial token balance and log it in (the response carries the first token pair).")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/login", Login).WithName("Login").RequireRateLimiting(RateLimitPolicy)
-            .WithSummary("Exchange a user name (or email) and password for an access token and a refresh token. After 5 failures logins with that name answer 429 (Retry-After) for 5 minutes.")
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .WithSummary("Exchange a user name (or email) and password for an access token and a refresh token. After 5 failures logins with that name answer 429 (Retry-After) for 5 minutes; a disabled account answers 403.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/refresh", Refresh).WithName("Refresh").RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Rotate a refresh token: returns a new pair and revokes the old token. Reusing a revoked token revokes its whole session.")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
