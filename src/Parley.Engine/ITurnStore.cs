@@ -77,7 +77,8 @@ public sealed record AcceptTurn(Guid UserId, long ExpectedVersion, StoredMessage
 /// <param name="AssistantMessage">The reply to store at the user message's sequence + 1.</param>
 /// <param name="Refund">Tokens to give back — all of the user message's charge for a failed turn, the unused reservation
 /// in <see cref="Bots.QuotaMode.PerToken"/> — or 0. Also deducted from the user message's stored charge.</param>
-public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund);
+/// <param name="UserMessageId">The user message refunded, named by the refund's ledger row (the reply's id when null).</param>
+public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund, Guid? UserMessageId = null);
 
 /// <summary>How an accept commit ended.</summary>
 public enum AcceptStatus

@@ -377,7 +377,7 @@ public sealed partial class TurnProtocol
         var refund = failed ? charged
             : _settings.QuotaMode == QuotaMode.PerToken ? charged - Math.Min(charged, result.Usage.Total)
             : 0;
-        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund);
+        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund, userMessage.Id);
 
         for (var attempt = 1; ; attempt++)
         {

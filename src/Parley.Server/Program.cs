@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
+using Parley.Server.Admin;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
+using Parley.Server.Retention;
 using Parley.Server.Users;
 
 // The content root is the application's directory unless configured: a published build finds its wwwroot and
@@ -28,7 +30,10 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 });
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
+builder.Services.AddValidation();
 builder.Services.AddParleyAuthentication();
+builder.Services.AddParleyAdmin();
+builder.Services.AddParleyRetention();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
 builder.Services.AddParleyHealthChecks();
@@ -37,6 +42,7 @@ builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+await app.BootstrapAdminsAsync(app.Lifetime.ApplicationStopping);
 
 app.UseSecurityHeaders();
 app.UseForwardedHeaders();
@@ -52,6 +58,7 @@ app.MapParleyHealthChecks();
 app.MapDiagnostics();
 app.MapAccounts();
 app.MapUsers();
+app.MapAdmin();
 app.MapConversations();
 app.MapChat();
 app.MapModels();

@@ -72,6 +72,10 @@ export default defineConfig({
           // Four messages per user, so running out of tokens (402) is quick to reach.
           Quota__InitialBalance: '1000',
           Quota__CostPerMessage: '250',
+          // The administrators of the admin-page test, one per project (Admin:Users grants the role at registration;
+          // each project's test registers its own on this fresh server).
+          Admin__Users__0: 'e2e_admin_desktop',
+          Admin__Users__1: 'e2e_admin_mobile',
         },
       },
   use: {

@@ -8,8 +8,9 @@ namespace Parley.Engine.Storage;
 /// every write goes through one <see cref="GroupCommitWriter"/> so concurrent turns share transactions.
 /// </summary>
 /// <remarks>
-/// The schema is the server's EF Core model (tables <c>Conversations</c>, <c>Messages</c>, <c>AspNetUsers</c>); its
-/// migrations create it. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency) and the
+/// The schema is the server's EF Core model (tables <c>Conversations</c>, <c>Messages</c>, <c>AspNetUsers</c>,
+/// <c>TokenTransactions</c>); its migrations create it. Every balance change (charge, refund) appends its ledger row in
+/// the same operation, so in the same group-commit transaction. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency) and the
 /// balance deduction carries <c>WHERE "TokenBalance" &gt;= cost</c>, so both stay correct when several nodes write.
 /// </remarks>
 public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
@@ -21,6 +22,11 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
 
     private const string InsertMessage =
         "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)";
+
+    // The token ledger: one row per balance change, inserted by the same operation (so the same transaction) as the change.
+    private const string InsertLedgerEntry =
+        "INSERT INTO \"TokenTransactions\" (\"Id\", \"UserId\", \"Kind\", \"Amount\", \"BalanceAfter\", \"MessageId\", \"CreatedAt\") " +
+        "VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)";
 
     private readonly DbDataSource _dataSource;
     private readonly SqlDialect _dialect;
@@ -208,6 +214,12 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
                 }
 
                 await InsertAsync(session, message, reply is null ? command.NodeId : null, ct);
+                if (command.Cost > 0)
+                {
+                    await session.ExecuteAsync(InsertLedgerEntry, ct,
+                        _dialect.Id(Guid.CreateVersion7()), userId, "message", -command.Cost, balance, _dialect.Id(message.Id), message.CreatedAt);
+                }
+
                 if (reply is not null)
                 {
                     await InsertAsync(session, reply, null, ct);
@@ -252,6 +264,9 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
                 balance = Convert.ToInt64(await session.ScalarAsync(
                     "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" + @p0 WHERE \"Id\" = @p1 RETURNING \"TokenBalance\"",
                     ct, command.Refund, _dialect.Id(command.UserId)), null);
+                await session.ExecuteAsync(InsertLedgerEntry, ct,
+                    _dialect.Id(Guid.CreateVersion7()), _dialect.Id(command.UserId), "refund", command.Refund, balance,
+                    _dialect.Id(command.UserMessageId ?? reply.Id), reply.CreatedAt);
             }
 
             return (true, new CompleteOutcome(true, balance));

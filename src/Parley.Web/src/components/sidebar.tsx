@@ -22,6 +22,10 @@ interface SidebarProps {
   /** Resolves true when the conversation was deleted. */
   onDelete: (id: string) => Promise<boolean>;
   onLogout: () => void;
+  /** Shows the Admin link. */
+  isAdmin?: boolean;
+  /** Opens an app page (`/account`, `/admin`). */
+  onOpenPage?: (path: '/account' | '/admin') => void;
 }
 
 export function displayTitle(conversation: Pick<Conversation, 'title'>): string {
@@ -181,6 +185,8 @@ export function Sidebar({
   onRename,
   onDelete,
   onLogout,
+  isAdmin = false,
+  onOpenPage,
 }: SidebarProps) {
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
@@ -332,6 +338,18 @@ export function Sidebar({
         <div className="shrink-0 border-t border-zinc-200 px-3 pt-2.5">
           <ThemePicker />
         </div>
+        {onOpenPage && (
+          <div className="flex shrink-0 gap-1 px-3 pt-2">
+            <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/account')} data-testid="account-link">
+              Account
+            </button>
+            {isAdmin && (
+              <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/admin')} data-testid="admin-link">
+                Admin
+              </button>
+            )}
+          </div>
+        )}
         <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">
           <span
             aria-hidden="true"

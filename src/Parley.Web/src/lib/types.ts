@@ -6,6 +6,55 @@ export interface User {
   email: string | null;
   tokenBalance: number;
   createdAt: string;
+  role: 'user' | 'admin';
+}
+
+/** POST /api/auth/register: the new user, already signed in. */
+export interface Registered extends User {
+  tokens: TokenPair;
+}
+
+/** One change of the token balance. */
+export interface Transaction {
+  id: string;
+  kind: 'initial' | 'message' | 'refund' | 'topup' | 'refill' | 'correction';
+  amount: number;
+  balanceAfter: number;
+  messageId: string | null;
+  reason: string | null;
+  createdAt: string;
+}
+
+/** A live login session. */
+export interface SessionInfo {
+  id: string;
+  userAgent: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  current: boolean;
+}
+
+/** A user as the admin API lists it. */
+export interface AdminUser {
+  id: string;
+  userName: string;
+  email: string | null;
+  role: 'user' | 'admin';
+  tokenBalance: number;
+  disabled: boolean;
+  createdAt: string;
+  lastActiveAt: string | null;
+  messageCount: number;
+}
+
+export interface AdminStats {
+  users: number;
+  activeUsers: number;
+  conversations: number;
+  messages: number;
+  turns24h: number;
+  tokensCharged24h: number;
+  lastRetentionRun: { finishedAt: string; deleted: number } | null;
 }
 
 export interface Balance {
