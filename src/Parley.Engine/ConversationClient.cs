@@ -24,8 +24,13 @@ namespace Parley.Engine;
 /// <param name="options">Settings.</param>
 /// <param name="metrics">The engine's counters.</param>
 /// <param name="logger">Logger.</param>
-public sealed partial class ConversationClient(IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger)
+/// <param name="nodes">Which nodes are alive (a follower whose grain's node died settles the turn it left); null: never known dead.</param>
+public sealed partial class ConversationClient(
+    IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger, INodeDirectory? nodes = null)
 {
+    /// <summary>How long a follower waits without an event before it checks that the turn is still running (<see cref="FollowAsync"/>).</summary>
+    public static readonly TimeSpan FollowCheckInterval = TimeSpan.FromSeconds(5);
+
     // Orleans holds an observer object only weakly, and nothing else roots a follower waiting for its next event.
     private readonly ConcurrentDictionary<TurnObserver, byte> _followers = new();
 
@@ -93,6 +98,13 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     /// them without one) and then the live ones, to the final <see cref="AssistantCompleted"/> or <see cref="TurnFailed"/>.
     /// Every event carries its <see cref="TurnEvent.EventId"/>. The caller checks that the conversation is the user's.
     /// </summary>
+    /// <remarks>
+    /// A follow never hangs: after <see cref="FollowCheckInterval"/> without an event it asks the grain again for the
+    /// events after the last one received (which also registers the follower again, had a failed delivery dropped it).
+    /// When the turn is no longer running there — it ended unseen, or the node that ran it died and the grain now lives
+    /// elsewhere — the follow ends with a final event: a dead node's pending turn is settled first (stored failed with its
+    /// checkpointed text and refunded, <see cref="EngineOptions.CheckpointInterval"/>) and its final event is the one sent.
+    /// </remarks>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="lastEventId">The last event id the client received (SSE <c>Last-Event-ID</c>), or null.</param>
     /// <param name="aborted">The follower went away: the channel completes and the grain stops sending to it (the turn goes on).</param>
@@ -103,10 +115,11 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         var observer = new TurnObserver(live.Writer, aborted);
         _followers.TryAdd(observer, 0);
         var reference = grains.CreateObjectReference<ITurnObserver>(observer);
+        var grain = grains.GetGrain<IConversationGrain>(conversationId);
         TurnReply? replay;
         try
         {
-            replay = await grains.GetGrain<IConversationGrain>(conversationId).FollowAsync(lastEventId, reference);
+            replay = await grain.FollowAsync(lastEventId, reference);
         }
         catch
         {
@@ -121,28 +134,41 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         }
 
         var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var position = new FollowPosition(lastEventId);
         _ = PumpAsync();
         return events.Reader;
 
-        // The replay first, then the live events (which may have arrived before the replay did; none repeats it).
+        // The replay first, then the live events; an event at or before the position was already sent (a live event that
+        // raced a replay) and is skipped.
         async Task PumpAsync()
         {
             try
             {
-                foreach (var turnEvent in replay.Events)
-                {
-                    events.Writer.TryWrite(turnEvent);
-                }
-
-                if (replay.Events is [.., AssistantCompleted or TurnFailed])
+                if (position.Forward(replay.Events, events.Writer))
                 {
                     return;
                 }
 
-                await foreach (var turnEvent in live.Reader.ReadAllAsync(aborted))
+                Task<bool>? waiting = null;
+                while (true)
                 {
-                    events.Writer.TryWrite(turnEvent);
-                    if (turnEvent is AssistantCompleted or TurnFailed)
+                    while (live.Reader.TryRead(out var turnEvent))
+                    {
+                        if (position.Forward([turnEvent], events.Writer))
+                        {
+                            return;
+                        }
+                    }
+
+                    waiting ??= live.Reader.WaitToReadAsync(aborted).AsTask();
+                    if (await Task.WhenAny(waiting, Task.Delay(FollowCheckInterval, aborted)) == waiting)
+                    {
+                        waiting = null;
+                        continue;
+                    }
+
+                    aborted.ThrowIfCancellationRequested();
+                    if (await CheckAsync())
                     {
                         return;
                     }
@@ -157,6 +183,37 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
                 Detach();
                 events.Writer.TryComplete();
             }
+        }
+
+        // The turn has been quiet: ask again. True when the follow is over.
+        async Task<bool> CheckAsync()
+        {
+            try
+            {
+                if (await grain.FollowAsync(position.LastEventId, reference) is { } again && position.IsSameTurn(again.Events))
+                {
+                    return position.Forward(again.Events, events.Writer);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFollowCheckFailed(logger, ex, conversationId);
+                if (replay.NodeId is null || nodes?.IsActive(replay.NodeId) != false)
+                {
+                    return false; // not known to be dead yet: ask again after the next interval
+                }
+            }
+
+            TurnEvent? final = null;
+            if (replay.NodeId is { } node && nodes?.IsActive(node) == false)
+            {
+                // The grain's node died mid-turn: settle what it left (failed, with its checkpointed text, refunded).
+                final = await grain.SettleAsync(new SettlePendingTurn(conversationId, node));
+            }
+
+            position.Forward([final ?? new TurnFailed(TurnError.Unavailable, "The reply ended while it was not being followed; reload the conversation.")],
+                events.Writer);
+            return true;
         }
 
         void Detach()
@@ -246,6 +303,9 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
 
         return request.ClientMessageId is { Length: 0 or > 100 } ? "A clientMessageId must be 1 to 100 characters." : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A follower of conversation {ConversationId} could not reach its grain; it asks again")]
+    private static partial void LogFollowCheckFailed(ILogger logger, Exception exception, Guid conversationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A turn of conversation {ConversationId} could not reach its grain")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, Guid conversationId);
