@@ -1,0 +1,63 @@
+import { expect, test, type Page } from '@playwright/test';
+import { ParleyApp, uniqueUserName } from './parley-app';
+
+// A reply belongs to its conversation, not to the page that asked for it: reloading or switching away mid-reply and
+// coming back shows it continuing (GET /api/conversations/{id}/stream) until it finishes. The echo streams 16 chunks
+// Bot__Echo__ChunkDelayMs (250 ms) apart, so a reply takes about 4 s.
+
+const TEXT =
+  'Alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november oscar papa quebec romeo ' +
+  'sierra tango uniform victor whiskey xray yankee zulu one two three four five six';
+
+/** Resolves with the status of the page's next GET /stream (the client attaching to the running turn). */
+function nextFollow(page: Page) {
+  return page
+    .waitForResponse((r) => r.request().method() === 'GET' && /\/api\/conversations\/[^/]+\/stream$/.test(new URL(r.url()).pathname))
+    .then((r) => r.status());
+}
+
+async function startReply(app: ParleyApp) {
+  const input = app.byTestId('message-input');
+  await input.fill(TEXT);
+  await input.press('Enter');
+  const reply = app.messagesByRole('assistant').last();
+  await expect(reply).toContainText('Alpha'); // the reply is streaming
+  expect((await reply.innerText()).length).toBeLessThan(TEXT.length);
+}
+
+test('a reload mid-reply shows the reply continuing, to the exact text', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  await app.signUp(uniqueUserName(`${testInfo.project.name}r`));
+  await startReply(app);
+
+  const follow = nextFollow(page);
+  await page.reload();
+  expect(await follow).toBe(200); // the turn was still running: the page attached to it
+  const reply = app.messagesByRole('assistant').last();
+  await expect(app.byTestId('stop')).toBeVisible();
+  await app.screenshot(`${testInfo.project.name}-resumed-after-reload`);
+  await expect(reply).toHaveAttribute('data-status', 'completed');
+  await expect(reply.locator('.markdown')).toHaveText(TEXT);
+  await expect(app.messagesByRole('assistant')).toHaveCount(1);
+  await expect(app.byTestId('send')).toBeVisible();
+});
+
+test('switching conversations mid-reply and coming back shows the reply continuing', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  await app.signUp(uniqueUserName(`${testInfo.project.name}w`));
+  await app.send('Other');
+  await app.newConversation();
+  await startReply(app);
+  const url = page.url();
+
+  await app.selectConversation('Other');
+  await expect(app.messagesByRole('assistant').last().locator('.markdown')).toHaveText('Other');
+  const follow = nextFollow(page);
+  await app.selectConversation(/^Alpha/);
+  expect(page.url()).toBe(url);
+  expect(await follow).toBe(200);
+  const reply = app.messagesByRole('assistant').last();
+  await expect(reply).toHaveAttribute('data-status', 'completed');
+  await expect(reply.locator('.markdown')).toHaveText(TEXT);
+  await expect(app.messagesByRole('assistant')).toHaveCount(1);
+});
