@@ -188,27 +188,40 @@ public sealed partial class ConversationClient(
         // The turn has been quiet: ask again. True when the follow is over.
         async Task<bool> CheckAsync()
         {
+            var hostNow = (string?)null;
             try
             {
                 if (await grain.FollowAsync(position.LastEventId, reference) is { } again && position.IsSameTurn(again.Events))
                 {
                     return position.Forward(again.Events, events.Writer);
                 }
+
+                hostNow = (await grain.GetStatusAsync()).NodeId;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogFollowCheckFailed(logger, ex, conversationId);
-                if (replay.NodeId is null || nodes?.IsActive(replay.NodeId) != false)
-                {
-                    return false; // not known to be dead yet: ask again after the next interval
-                }
             }
 
+            // Not running there any more. Still on the node that ran it: the turn ended and its final event did not reach
+            // this follower. Unreachable, or moved: that node died (or is dying) mid-turn; once the membership says it is
+            // dead, settle what it left — stored failed with its checkpointed text, refunded — and send that final event.
             TurnEvent? final = null;
-            if (replay.NodeId is { } node && nodes?.IsActive(node) == false)
+            if (replay.NodeId is { } node && hostNow != node)
             {
-                // The grain's node died mid-turn: settle what it left (failed, with its checkpointed text, refunded).
-                final = await grain.SettleAsync(new SettlePendingTurn(conversationId, node));
+                if (nodes?.IsActive(node) != false)
+                {
+                    return false; // not known dead yet: ask again after the next interval
+                }
+
+                try
+                {
+                    final = await grain.SettleAsync(new SettlePendingTurn(conversationId, node));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogFollowCheckFailed(logger, ex, conversationId);
+                }
             }
 
             position.Forward([final ?? new TurnFailed(TurnError.Unavailable, "The reply ended while it was not being followed; reload the conversation.")],

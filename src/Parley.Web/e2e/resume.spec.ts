@@ -52,6 +52,7 @@ test('switching conversations mid-reply and coming back shows the reply continui
 
   await app.selectConversation('Other');
   await expect(app.messagesByRole('assistant').last().locator('.markdown')).toHaveText('Other');
+  if (app.isNarrow) await expect(app.byTestId('new-conversation')).toBeHidden(); // the drawer closed after the choice
   const follow = nextFollow(page);
   await app.selectConversation(/^Alpha/);
   expect(page.url()).toBe(url);
