@@ -62,3 +62,22 @@ test('switching conversations mid-reply and coming back shows the reply continui
   await expect(reply.locator('.markdown')).toHaveText(TEXT);
   await expect(app.messagesByRole('assistant')).toHaveCount(1);
 });
+
+test('a follow that cannot connect shows "reconnecting", retries, and the reply finishes', async ({ page }, testInfo) => {
+  const app = new ParleyApp(page);
+  await app.signUp(uniqueUserName(`${testInfo.project.name}o`));
+  await startReply(app);
+
+  // After a reload the page attaches to the running turn; its first attempts fail as if the network were down.
+  const stream = /\/api\/conversations\/[^/]+\/stream$/;
+  await page.route(stream, (route) => route.abort('internetdisconnected'));
+  await page.reload();
+  await expect(app.byTestId('reconnecting')).toBeVisible();
+  await app.screenshot(`${testInfo.project.name}-reconnecting`);
+  await page.unroute(stream);
+  const reply = app.messagesByRole('assistant').last();
+  await expect(reply).toHaveAttribute('data-status', 'completed');
+  await expect(reply.locator('.markdown')).toHaveText(TEXT);
+  await expect(app.byTestId('reconnecting')).toBeHidden();
+  await expect(app.messagesByRole('assistant')).toHaveCount(1);
+});
