@@ -81,3 +81,27 @@ test('a follow that cannot connect shows "reconnecting", retries, and the reply 
   await expect(app.byTestId('reconnecting')).toBeHidden();
   await expect(app.messagesByRole('assistant')).toHaveCount(1);
 });
+
+test('Stop in another tab stops the reply in both', async ({ page, context }, testInfo) => {
+  const app = new ParleyApp(page);
+  await app.signUp(uniqueUserName(`${testInfo.project.name}t`));
+  await startReply(app);
+  await expect(page).toHaveURL(/\/c\/[^/]+$/);
+
+  const other = new ParleyApp(await context.newPage()); // same browser profile: the same session
+  const follow = nextFollow(other.page);
+  await other.page.goto(page.url());
+  expect(await follow).toBe(200);
+  const stopRequest = other.page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/stop'));
+  await other.byTestId('stop').click();
+  await stopRequest;
+
+  for (const tab of [other, app]) {
+    const reply = tab.messagesByRole('assistant').last();
+    await expect(reply).toHaveAttribute('data-status', 'cancelled');
+    await expect(tab.byTestId('send')).toBeVisible();
+  }
+  const stopped = (await app.messagesByRole('assistant').last().locator('.markdown').innerText()).trim();
+  expect(TEXT.startsWith(stopped) && stopped.length < TEXT.length).toBe(true);
+  await expect(other.messagesByRole('assistant').last().locator('.markdown')).toHaveText(stopped);
+});
