@@ -145,29 +145,29 @@ describe('useChat', () => {
 
   it('shows a reply still being written when the conversation is loaded, continuing from the start of the turn', async () => {
     const userMessage = msg({ id: 'u1', sequence: 1, content: 'Count', status: 'pending' });
-    const reply = msg({ id: 'a1', sequence: 2, role: 'assistant', content: 'one two three' });
+    const reply = msg({ id: 'a1', sequence: 2, role: 'assistant', content: 'One. Two three.' });
     let sse!: ReturnType<typeof controllableSse>;
     const { requests } = setup((request, signal) => {
       if (route('GET', '/api/conversations/c1/messages', request)) return json({ items: [userMessage], nextCursor: null });
       if (route('GET', '/api/conversations/c1/stream', request)) {
         sse = controllableSse(signal);
         sse.send(sseEvent('user', { userMessage, tokenBalance: 5 }, '1.0'));
-        sse.send(sseEvent('delta', { text: 'one ' }, '1.4'));
+        sse.send(sseEvent('delta', { text: 'One.' }, '1.4'));
         return sse.response;
       }
       if (route('POST', '/api/conversations/c1/stop', request)) return new Response(null, { status: 202 });
       return problem(500);
     }, 'c1');
 
-    await waitFor(() => expect(texts().join('|')).toBe('user:pending:Count|assistant:pending:one '));
+    await waitFor(() => expect(texts()).toEqual(['user:pending:Count', 'assistant:pending:One.']));
     expect(requests.find((r) => route('GET', '/api/conversations/c1/stream', r))?.headers.get('Last-Event-ID')).toBeNull();
     expect(screen.getByTestId('stop')).toBeInTheDocument();
     await act(async () => {
-      sse.send(sseEvent('delta', { text: 'two three' }, '1.13'));
-      sse.send(sseEvent('assistant', { assistantMessage: reply, tokenBalance: 5 }, '1.14'));
+      sse.send(sseEvent('delta', { text: ' Two three.' }, '1.15'));
+      sse.send(sseEvent('assistant', { assistantMessage: reply, tokenBalance: 5 }, '1.16'));
       sse.close();
     });
-    await waitFor(() => expect(texts()).toEqual(['user:completed:Count', 'assistant:completed:one two three']));
+    await waitFor(() => expect(texts()).toEqual(['user:completed:Count', 'assistant:completed:One. Two three.']));
     expect(screen.queryByTestId('stop')).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import { useApi } from '../lib/api-context';
 import { ApiError, NetworkError, describeError, isAbortError } from '../lib/errors';
 import { followTurn, pause } from '../lib/follow';
 import { LOCAL_PREFIX, isLocalMessage, mergeMessages } from '../lib/messages';
-import type { Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
+import type { ChatEvent, Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
 
 export const PAGE_SIZE = 30;
 /** Local (not yet stored) messages sort after every stored one. */
@@ -29,6 +29,46 @@ export type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'not-f
 /** Re-reads of a conversation after a failure: the waits double from 250 ms up to 8 s (about a minute in all). */
 const RECOVERY_ATTEMPTS = 12;
 const MAX_RECOVERY_WAIT_MS = 8_000;
+
+/** What the events after a turn's `user` event change on screen (the sent and the followed stream alike). */
+interface ReplyView {
+  setMessages: (change: (current: MessageModel[]) => MessageModel[]) => void;
+  setAnnouncement: (text: string) => void;
+  onBalance: (tokenBalance: number) => void;
+}
+
+/**
+ * Shows a reply event in the assistant draft `draftKey`: a delta extends it, the stored reply replaces it (and settles
+ * its user message's status). Returns the problem of an `error` event, for the caller to report once the stream ends.
+ */
+function applyReplyEvent(event: ChatEvent, draftKey: string, view: ReplyView): ProblemDetails | null {
+  switch (event.type) {
+    case 'delta':
+      view.setMessages((current) =>
+        current.map((m) => (m.id === draftKey ? { ...m, content: m.content + event.text } : m)),
+      );
+      break;
+    case 'assistant': {
+      const reply = event.assistantMessage;
+      view.setMessages((current) =>
+        current.map((m) =>
+          m.id === draftKey ? reply : m.sequence === reply.sequence - 1 ? { ...m, status: reply.status } : m,
+        ),
+      );
+      view.setAnnouncement(`Reply: ${reply.content}`);
+      view.onBalance(event.tokenBalance);
+      break;
+    }
+    case 'error':
+      return event.problem;
+    case 'invalid':
+      console.warn(`Ignored a malformed "${event.event}" event: ${event.reason}`);
+      break;
+    case 'user':
+      break;
+  }
+  return null;
+}
 
 /**
  * The state of one conversation, like ai-chatbot's useChat: its messages (newest page first, older pages on
@@ -214,33 +254,10 @@ export function useChat({
         lastEventId,
         {
           onEvent: (event) => {
-            switch (event.type) {
-              case 'user':
-                setMessages((current) => current.map((m) => (m.id === event.userMessage.id ? event.userMessage : m)));
-                break;
-              case 'delta':
-                updateDraft((draft) => ({ ...draft, content: draft.content + event.text }));
-                break;
-              case 'assistant':
-                setMessages((current) =>
-                  current.map((m) =>
-                    m.id === draftKey
-                      ? event.assistantMessage
-                      : m.sequence === event.assistantMessage.sequence - 1 // the turn's user message settles with it
-                        ? { ...m, status: event.assistantMessage.status }
-                        : m,
-                  ),
-                );
-                setAnnouncement(`Reply: ${event.assistantMessage.content}`);
-                onBalance(event.tokenBalance);
-                break;
-              case 'error':
-                failure = event.problem;
-                break;
-              case 'invalid':
-                console.warn(`Ignored a malformed "${event.event}" event: ${event.reason}`);
-                break;
+            if (event.type === 'user') {
+              setMessages((current) => current.map((m) => (m.id === event.userMessage.id ? event.userMessage : m)));
             }
+            failure = applyReplyEvent(event, draftKey, { setMessages, setAnnouncement, onBalance }) ?? failure;
           },
           onReconnecting: setReconnecting,
         },
@@ -357,20 +374,9 @@ export function useChat({
               onBalance(event.tokenBalance);
               onActivity(id);
               break;
-            case 'delta':
-              updateDraft((draft) => ({ ...draft, content: draft.content + event.text }));
-              break;
-            case 'assistant':
-              completed = true;
-              replace(draftKey, event.assistantMessage);
-              setAnnouncement(`Reply: ${event.assistantMessage.content}`);
-              onBalance(event.tokenBalance);
-              break;
-            case 'error':
-              failure = event.problem;
-              break;
-            case 'invalid':
-              console.warn(`Ignored a malformed "${event.event}" event: ${event.reason}`);
+            default:
+              completed ||= event.type === 'assistant';
+              failure = applyReplyEvent(event, draftKey, { setMessages, setAnnouncement, onBalance }) ?? failure;
               break;
           }
         }
