@@ -28,9 +28,6 @@ namespace Parley.Engine;
 public sealed partial class ConversationClient(
     IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger, INodeDirectory? nodes = null)
 {
-    /// <summary>How long a follower waits without an event before it checks that the turn is still running (<see cref="FollowAsync"/>).</summary>
-    public static readonly TimeSpan FollowCheckInterval = TimeSpan.FromSeconds(5);
-
     // Orleans holds an observer object only weakly, and nothing else roots a follower waiting for its next event.
     private readonly ConcurrentDictionary<TurnObserver, byte> _followers = new();
 
@@ -99,11 +96,9 @@ public sealed partial class ConversationClient(
     /// Every event carries its <see cref="TurnEvent.EventId"/>. The caller checks that the conversation is the user's.
     /// </summary>
     /// <remarks>
-    /// A follow never hangs: after <see cref="FollowCheckInterval"/> without an event it asks the grain again for the
-    /// events after the last one received (which also registers the follower again, had a failed delivery dropped it).
-    /// When the turn is no longer running there — it ended unseen, or the node that ran it died and the grain now lives
-    /// elsewhere — the follow ends with a final event: a dead node's pending turn is settled first (stored failed with its
-    /// checkpointed text and refunded, <see cref="EngineOptions.CheckpointInterval"/>) and its final event is the one sent.
+    /// A follow never hangs (<see cref="TurnFollower"/>): a quiet turn is checked on every 5 s; when its grain's node died
+    /// mid-turn, the follow ends with the final event of the turn that node left (stored failed with its checkpointed text
+    /// and refunded, <see cref="EngineOptions.CheckpointInterval"/>).
     /// </remarks>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="lastEventId">The last event id the client received (SSE <c>Last-Event-ID</c>), or null.</param>
@@ -134,45 +129,15 @@ public sealed partial class ConversationClient(
         }
 
         var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var position = new FollowPosition(lastEventId);
+        var follower = new TurnFollower(grain, conversationId, reference, replay, lastEventId, nodes, logger);
         _ = PumpAsync();
         return events.Reader;
 
-        // The replay first, then the live events; an event at or before the position was already sent (a live event that
-        // raced a replay) and is skipped.
         async Task PumpAsync()
         {
             try
             {
-                if (position.Forward(replay.Events, events.Writer))
-                {
-                    return;
-                }
-
-                Task<bool>? waiting = null;
-                while (true)
-                {
-                    while (live.Reader.TryRead(out var turnEvent))
-                    {
-                        if (position.Forward([turnEvent], events.Writer))
-                        {
-                            return;
-                        }
-                    }
-
-                    waiting ??= live.Reader.WaitToReadAsync(aborted).AsTask();
-                    if (await Task.WhenAny(waiting, Task.Delay(FollowCheckInterval, aborted)) == waiting)
-                    {
-                        waiting = null;
-                        continue;
-                    }
-
-                    aborted.ThrowIfCancellationRequested();
-                    if (await CheckAsync())
-                    {
-                        return;
-                    }
-                }
+                await follower.RunAsync(live.Reader, events.Writer, aborted);
             }
             catch (OperationCanceledException)
             {
@@ -183,50 +148,6 @@ public sealed partial class ConversationClient(
                 Detach();
                 events.Writer.TryComplete();
             }
-        }
-
-        // The turn has been quiet: ask again. True when the follow is over.
-        async Task<bool> CheckAsync()
-        {
-            var hostNow = (string?)null;
-            try
-            {
-                if (await grain.FollowAsync(position.LastEventId, reference) is { } again && position.IsSameTurn(again.Events))
-                {
-                    return position.Forward(again.Events, events.Writer);
-                }
-
-                hostNow = (await grain.GetStatusAsync()).NodeId;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFollowCheckFailed(logger, ex, conversationId);
-            }
-
-            // Not running there any more. Still on the node that ran it: the turn ended and its final event did not reach
-            // this follower. Unreachable, or moved: that node died (or is dying) mid-turn; once the membership says it is
-            // dead, settle what it left — stored failed with its checkpointed text, refunded — and send that final event.
-            TurnEvent? final = null;
-            if (replay.NodeId is { } node && hostNow != node)
-            {
-                if (nodes?.IsActive(node) != false)
-                {
-                    return false; // not known dead yet: ask again after the next interval
-                }
-
-                try
-                {
-                    final = await grain.SettleAsync(new SettlePendingTurn(conversationId, node));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogFollowCheckFailed(logger, ex, conversationId);
-                }
-            }
-
-            position.Forward([final ?? new TurnFailed(TurnError.Unavailable, "The reply ended while it was not being followed; reload the conversation.")],
-                events.Writer);
-            return true;
         }
 
         void Detach()
@@ -316,9 +237,6 @@ public sealed partial class ConversationClient(
 
         return request.ClientMessageId is { Length: 0 or > 100 } ? "A clientMessageId must be 1 to 100 characters." : null;
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "A follower of conversation {ConversationId} could not reach its grain; it asks again")]
-    private static partial void LogFollowCheckFailed(ILogger logger, Exception exception, Guid conversationId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A turn of conversation {ConversationId} could not reach its grain")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, Guid conversationId);
