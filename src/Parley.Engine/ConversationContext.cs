@@ -21,6 +21,7 @@ internal sealed class ConversationContext
         PendingNodeId = snapshot.PendingNodeId;
         Model = snapshot.Model;
         SystemPrompt = snapshot.SystemPrompt;
+        PartialReply = snapshot.PartialReply;
         _maxMessages = maxMessages;
         _maxChars = maxChars;
         _window = new List<StoredMessage>(Math.Min(snapshot.RecentMessages.Count + 2, maxMessages));
@@ -46,6 +47,9 @@ internal sealed class ConversationContext
 
     /// <summary>Set when the newest message is a user message still waiting for its reply: the node that stored it.</summary>
     public string? PendingNodeId { get; private set; }
+
+    /// <summary>The pending turn's last checkpointed reply text, as loaded; null when none (only a crashed turn leaves one to load).</summary>
+    public string? PartialReply { get; private set; }
 
     /// <summary>The pending user message, if any (the newest entry).</summary>
     public StoredMessage? PendingMessage => PendingNodeId is null || _window.Count == 0 ? null : _window[^1];
@@ -91,6 +95,7 @@ internal sealed class ConversationContext
         Version++;
         LastSequence = assistantMessage.Sequence;
         PendingNodeId = null;
+        PartialReply = null;
     }
 
     /// <summary>Finds a turn in the window by the client message id of its user message.</summary>

@@ -37,6 +37,11 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
             "completed=20 ", "ttfc_p99_ms=");
 
     [Fact(Timeout = Timeout)]
+    public Task FollowMeasuresTheBufferAndTheFollowersCpu() =>
+        RunAsync("follow", ["--turns", "4", "--followers", "2", "--chunk-delay-ms", "300", "--users", "1", "--rounds", "1"],
+            "buffer_echo_bytes=", "cpu_per_follower_chunk_us=", "follower_chunks=128 ");
+
+    [Fact(Timeout = Timeout)]
     public Task HistoryFetchesTheMiddlePageAfterARestart() =>
         RunAsync("history", ["--messages", "100", "--page-size", "10", "--fetches", "20"], "page_start=51 ", "cold=restart", "seeded=sqlite");
 

@@ -111,6 +111,52 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
     }
 
     [Fact]
+    public async Task AKill9MidReplyLeavesTheCheckpointedTextStoredFailedAndRefunded()
+    {
+        var database = await Fixture.CreateDatabaseAsync();
+        var environment = Environment(database);
+        // 16 chunks 1 s apart; a checkpoint goes with the first chunk 3 s or more after the last one. The kill follows the
+        // first checkpoint seen in the database, seconds before a second one can be written.
+        environment["Bot__Echo__ChunkDelayMs"] = "1000";
+        environment["Engine__CheckpointInterval"] = "00:00:03";
+        var content = string.Join(' ', Enumerable.Range(1, 32).Select(i => $"word{i}"));
+        TokenPairBody tokens;
+        Guid conversationId;
+        string checkpoint;
+        await using (var server = await ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel))
+        {
+            tokens = await RegisterAsync(server.BaseAddress);
+            using var client = Client(server.BaseAddress, tokens.AccessToken);
+            conversationId = (await client.CreateConversationAsync("checkpointed")).Id;
+            using var stream = await client.PostMessageStreamingAsync(conversationId, content, Cancel);
+            var events = stream.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal("user", events.Current.Type);
+            var clock = Stopwatch.StartNew();
+            string? written;
+            while ((written = await database.ScalarAsync("SELECT \"PartialReply\" FROM \"Conversations\" WHERE \"Id\" = @p0", database.Id(conversationId)) as string) is null)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(12), $"No checkpoint was written within 12 s. Server output:\n{server.Output}");
+                await Task.Delay(20, Cancel);
+            }
+
+            checkpoint = written;
+            server.Kill();
+            await events.DisposeAsync();
+        }
+
+        await using var restarted = await ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel);
+        using var after = Client(restarted.BaseAddress, tokens.AccessToken);
+        var messages = await WaitUntilSettledAsync(after, conversationId, restarted);
+
+        Assert.True(checkpoint.Length > 0 && checkpoint.Length < content.Length && content.StartsWith(checkpoint, StringComparison.Ordinal),
+            $"The checkpoint is not a part of the echo: \"{checkpoint}\"");
+        Assert.Equal([("user", "failed", content), ("assistant", "failed", checkpoint)], messages.Select(m => (m.Role, m.Status, m.Content)));
+        Assert.Equal(InitialBalance, await after.GetBalanceAsync()); // refunded
+        Assert.Null(await database.ScalarAsync("SELECT \"PartialReply\" FROM \"Conversations\" WHERE \"Id\" = @p0", database.Id(conversationId)));
+    }
+
+    [Fact]
     public async Task TheServerRefusesToStartWithABadSetting()
     {
         var database = await Fixture.CreateDatabaseAsync();
@@ -128,6 +174,7 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
     [InlineData("RateLimits:MessagesPerMinute", "-1")]
     [InlineData("Jwt:RefreshReuseGraceSeconds", "-1")]
     [InlineData("Engine:MailboxCapacity", "0")]
+    [InlineData("Engine:CheckpointInterval", "00:00:00.050")]
     [InlineData("Quota:CostPerMessage", "-5")]
     [InlineData("ForwardedHeaders:KnownProxies:0", "not-an-address")]
     public async Task AnOutOfRangeSettingStopsTheServerAtStartNamingTheKey(string key, string value)

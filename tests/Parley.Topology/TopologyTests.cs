@@ -159,7 +159,7 @@ public sealed class TopologyTests
     }
 
     /// <summary>The nginx binary; skips (locally) or fails (CI=true) when PostgreSQL or nginx is missing.</summary>
-    private static string RequireTools()
+    internal static string RequireTools()
     {
         var nginx = NginxProcess.FindBinary();
         var missing = new List<string>();

@@ -13,7 +13,7 @@ namespace Parley.Engine.Storage;
 /// the same operation, so in the same group-commit transaction. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency) and the
 /// balance deduction carries <c>WHERE "TokenBalance" &gt;= cost</c>, so both stay correct when several nodes write.
 /// </remarks>
-public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
+public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 {
     // ReadMessage reads these by position; NodeId (8) only where the pending node matters.
     private const string MessageColumns =
@@ -59,9 +59,9 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId;
         long version, lastSequence;
-        string? title, model, systemPrompt;
+        string? title, model, systemPrompt, partialReply;
         await using (var command = Command(connection,
-            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\" FROM \"Conversations\" WHERE \"Id\" = @p0",
+            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\", \"PartialReply\" FROM \"Conversations\" WHERE \"Id\" = @p0",
             _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -76,6 +76,7 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
             title = reader.IsDBNull(3) ? null : reader.GetString(3);
             model = reader.IsDBNull(4) ? null : reader.GetString(4);
             systemPrompt = reader.IsDBNull(5) ? null : reader.GetString(5);
+            partialReply = reader.IsDBNull(6) ? null : reader.GetString(6);
         }
 
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
@@ -99,7 +100,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
         }
 
         messages.Reverse();
-        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt);
+        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt,
+            pendingNode is null ? null : partialReply);
     }
 
     /// <inheritdoc />
@@ -246,7 +248,8 @@ public sealed class SqlTurnStore : ITurnStore, IAsyncDisposable
             }
 
             var moved = await session.ExecuteAsync(
-                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2 WHERE \"Id\" = @p3 AND \"Version\" = @p4",
+                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"PartialReply\" = NULL " +
+                "WHERE \"Id\" = @p3 AND \"Version\" = @p4",
                 ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion);
             if (moved == 0)
             {

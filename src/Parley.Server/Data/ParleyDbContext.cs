@@ -33,6 +33,10 @@ public sealed class Conversation
 
     /// <summary>The system prompt; null for <c>Bot:SystemPrompt</c>, empty for none (at most 8,000 characters).</summary>
     public string? SystemPrompt { get; set; }
+
+    /// <summary>While a streamed turn is pending: its reply so far, written every <c>Engine:CheckpointInterval</c> and
+    /// cleared when the reply is stored. A crash leaves it for recovery, which stores it as the failed reply.</summary>
+    public string? PartialReply { get; set; }
 }
 
 /// <summary>A stored message. <c>(ConversationId, Sequence)</c> is unique; so is <c>(ConversationId, ClientMessageId)</c>.</summary>

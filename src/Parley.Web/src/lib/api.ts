@@ -216,6 +216,26 @@ export class ApiClient {
     })();
   }
 
+  /**
+   * Follows the conversation's running turn (GET /stream): its events after `lastEventId` (from the start of the turn
+   * without one), then the live ones to the final `assistant` or `error`. Null when no turn is running (204).
+   */
+  async followTurn(
+    conversationId: string,
+    lastEventId: string | null,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent> | null> {
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    const init: RequestInit = { method: 'GET', headers };
+    if (signal) init.signal = signal;
+    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/stream`, init);
+    if (response.status === 204) return null;
+    if (!response.ok) throw await toApiError(response);
+    if (!response.body) return null;
+    return readChatEvents(response.body);
+  }
+
   // ---- plumbing ----
 
   private async raw(path: string, init: RequestInit, accessToken?: string): Promise<Response> {

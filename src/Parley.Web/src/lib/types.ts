@@ -80,6 +80,8 @@ export interface Conversation {
   model?: string;
   /** The conversation's own system prompt; null when it uses the server's default, '' for none. */
   systemPrompt?: string | null;
+  /** The turn running now (follow it with GET /api/conversations/{id}/stream); null when none. */
+  activeTurn?: { userMessageId: string; startedAt: string } | null;
 }
 
 /** A model a conversation may use (GET /api/models). */
@@ -144,10 +146,14 @@ export interface ProblemDetails {
 }
 
 /** One event of a streamed chat turn (see lib/sse.ts). */
-export type ChatEvent =
+export type ChatEvent = (
   | { type: 'user'; userMessage: Message; tokenBalance: number }
   | { type: 'delta'; text: string }
   | { type: 'assistant'; assistantMessage: Message; tokenBalance: number }
   | { type: 'error'; problem: ProblemDetails }
   /** A known event whose data could not be understood; the stream goes on. */
-  | { type: 'invalid'; event: string; data: string; reason: string };
+  | { type: 'invalid'; event: string; data: string; reason: string }
+) & {
+  /** The SSE `id:` (`{userMessageSequence}.{n}`), sent back as `Last-Event-ID` to resume after this event. */
+  id?: string;
+};

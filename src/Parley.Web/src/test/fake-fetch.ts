@@ -51,8 +51,8 @@ export function problem(status: number, body: Record<string, unknown> = {}): Res
   });
 }
 
-export function sseEvent(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+export function sseEvent(event: string, data: unknown, id?: string): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** A text/event-stream response whose body the test writes to (and closes) when it wants. */
