@@ -158,6 +158,25 @@ function ConversationItem({
               selected ? 'opacity-100' : 'opacity-0'
             }`}
           >
+            <button
+              ref={renameButtonRef}
+              type="button"
+              onClick={startEditing}
+              aria-label={`Rename “${title}”`}
+              data-testid="rename-conversation"
+              className="icon-button size-7"
+            >
+              <PencilIcon width={15} height={15} />
+            </button>
+            <button
+              type="button"
+              onClick={() => onAskDelete(conversation)}
+              aria-label={`Delete “${title}”`}
+              data-testid="delete-conversation"
+              className="icon-button size-7 hover:text-red-700"
+            >
+              <TrashIcon width={15} height={15} />
+            </button>
             {!archived && (
               <button
                 type="button"
@@ -178,25 +197,6 @@ function ConversationItem({
               className="icon-button size-7"
             >
               <ArchiveIcon width={15} height={15} />
-            </button>
-            <button
-              ref={renameButtonRef}
-              type="button"
-              onClick={startEditing}
-              aria-label={`Rename “${title}”`}
-              data-testid="rename-conversation"
-              className="icon-button size-7"
-            >
-              <PencilIcon width={15} height={15} />
-            </button>
-            <button
-              type="button"
-              onClick={() => onAskDelete(conversation)}
-              aria-label={`Delete “${title}”`}
-              data-testid="delete-conversation"
-              className="icon-button size-7 hover:text-red-700"
-            >
-              <TrashIcon width={15} height={15} />
             </button>
           </div>
         </>
