@@ -172,7 +172,7 @@ public sealed partial class ConversationClient(
             if (Validate(request) is { } invalid)
             {
                 metrics.Rejected();
-                events.TryWrite(new TurnFailed(TurnError.InvalidContent, invalid));
+                events.TryWrite(invalid);
                 return;
             }
 
@@ -223,19 +223,25 @@ public sealed partial class ConversationClient(
         }
     }
 
-    private string? Validate(TurnRequest request)
+    private TurnFailed? Validate(TurnRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.Content))
+        if (request.RegenerateOf is not null)
         {
-            return "The message content must not be empty.";
+            // A regenerate has no content of its own.
+        }
+        else if (string.IsNullOrWhiteSpace(request.Content))
+        {
+            return TurnFailed.Invalid(TurnFailed.ContentField, "The message content must not be empty.");
         }
 
-        if (request.Content.Length > options.MaxContentLength)
+        else if (request.Content.Length > options.MaxContentLength)
         {
-            return $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.";
+            return TurnFailed.Invalid(TurnFailed.ContentField, $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.");
         }
 
-        return request.ClientMessageId is { Length: 0 or > 100 } ? "A clientMessageId must be 1 to 100 characters." : null;
+        return request.ClientMessageId is { Length: 0 or > 100 }
+            ? TurnFailed.Invalid(TurnFailed.ClientMessageIdField, "A clientMessageId must be 1 to 100 characters.")
+            : null;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A turn of conversation {ConversationId} could not reach its grain")]

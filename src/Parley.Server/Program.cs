@@ -30,7 +30,7 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 });
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
-builder.Services.AddValidation();
+builder.Services.AddValidation(); // DataAnnotations on request bodies (e.g. Conversations/ConversationRequests.cs): 400 before the handler
 builder.Services.AddParleyAuthentication();
 builder.Services.AddParleyAdmin();
 builder.Services.AddParleyRetention();

@@ -143,13 +143,15 @@ public abstract class DurabilityTests<TFixture>(TFixture fixture) : ParleyTests<
         var now = createdAt ?? DateTime.UtcNow;
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         Assert.Equal(1, await db.ExecuteAsync(
-            "UPDATE \"Conversations\" SET \"Version\" = \"Version\" + 1, \"LastSequence\" = @p0, \"UpdatedAt\" = @p1 WHERE \"Id\" = @p2 AND \"LastSequence\" = @p3",
-            sequence, now, db.Id(conversationId), sequence - 1));
+            "UPDATE \"Conversations\" SET \"Version\" = \"Version\" + 1, \"LastSequence\" = @p0, \"UpdatedAt\" = @p1, \"CurrentMessageId\" = @p4 " +
+            "WHERE \"Id\" = @p2 AND \"LastSequence\" = @p3",
+            sequence, now, db.Id(conversationId), sequence - 1, db.Id(messageId)));
         Assert.Equal(1, await db.ExecuteAsync(
             "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" - 100 WHERE \"Id\" = @p0", db.Id(userId)));
         Assert.Equal(1, await db.ExecuteAsync(
-            "INSERT INTO \"Messages\" (\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\") " +
-            "VALUES (@p0, @p1, @p2, 'user', @p3, 'pending', NULL, @p4, @p5)",
+            "INSERT INTO \"Messages\" (\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\", \"ParentId\") " +
+            "VALUES (@p0, @p1, @p2, 'user', @p3, 'pending', NULL, @p4, @p5, " +
+            "(SELECT p.\"Id\" FROM \"Messages\" p WHERE p.\"ConversationId\" = @p1 AND p.\"Sequence\" = @p2 - 1))",
             db.Id(messageId), db.Id(conversationId), sequence, content, now, nodeId));
     }
 }

@@ -18,10 +18,10 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
     // ReadMessage reads these by position; NodeId (8) only where the pending node matters.
     private const string MessageColumns =
         "\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"CreatedAt\", \"NodeId\", " +
-        "\"TokenCount\", \"Model\", \"FinishReason\", \"PromptTokens\", \"CompletionTokens\", \"Charge\"";
+        "\"TokenCount\", \"Model\", \"FinishReason\", \"PromptTokens\", \"CompletionTokens\", \"Charge\", \"ParentId\"";
 
     private const string InsertMessage =
-        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14)";
+        "INSERT INTO \"Messages\" (" + MessageColumns + ") VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15)";
 
     // The token ledger: one row per balance change, inserted by the same operation (so the same transaction) as the change.
     private const string InsertLedgerEntry =
@@ -60,8 +60,9 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         Guid userId;
         long version, lastSequence;
         string? title, model, systemPrompt, partialReply;
+        Guid? current;
         await using (var command = Command(connection,
-            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\", \"PartialReply\" FROM \"Conversations\" WHERE \"Id\" = @p0",
+            "SELECT \"UserId\", \"Version\", \"LastSequence\", \"Title\", \"Model\", \"SystemPrompt\", \"CurrentMessageId\", \"PartialReply\" FROM \"Conversations\" WHERE \"Id\" = @p0",
             _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -76,60 +77,29 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
             title = reader.IsDBNull(3) ? null : reader.GetString(3);
             model = reader.IsDBNull(4) ? null : reader.GetString(4);
             systemPrompt = reader.IsDBNull(5) ? null : reader.GetString(5);
-            partialReply = reader.IsDBNull(6) ? null : reader.GetString(6);
+            current = reader.IsDBNull(6) ? null : reader.GetGuid(6);
+            partialReply = reader.IsDBNull(7) ? null : reader.GetString(7);
+        }
+
+        // The newest message: a user message there is a pending turn, and the branch to load is its own.
+        string? pendingNode = null;
+        Guid? leaf = current;
+        await using (var command = Command(connection,
+            "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Sequence\" = @p1",
+            _dialect.Id(conversationId), lastSequence))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken) && reader.GetString(3) == MessageRoles.User)
+            {
+                pendingNode = reader.IsDBNull(8) ? "" : reader.GetString(8);
+                leaf = reader.GetGuid(0);
+            }
         }
 
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
-        var messages = new List<StoredMessage>(Math.Min(maxMessages, (int)Math.Min(lastSequence, int.MaxValue)));
-        string? pendingNode = null;
-        await using (var command = Command(connection,
-            "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Sequence\" <= @p1 ORDER BY \"Sequence\" DESC LIMIT @p2",
-            _dialect.Id(conversationId), lastSequence, maxMessages))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var message = ReadMessage(reader);
-                if (messages.Count == 0 && message.Role == MessageRoles.User)
-                {
-                    pendingNode = reader.IsDBNull(8) ? "" : reader.GetString(8);
-                }
-
-                messages.Add(message);
-            }
-        }
-
-        messages.Reverse();
+        var messages = leaf is { } id ? await ReadPathAsync(connection, conversationId, id, maxMessages, lastSequence, cancellationToken) : [];
         return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt,
-            pendingNode is null ? null : partialReply);
-    }
-
-    /// <inheritdoc />
-    public async Task<StoredTurn?> FindTurnAsync(Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection,
-            "SELECT m.\"Id\", m.\"ConversationId\", m.\"Sequence\", m.\"Role\", m.\"Content\", m.\"Status\", m.\"ClientMessageId\", m.\"CreatedAt\", m.\"NodeId\", " +
-            "m.\"TokenCount\", m.\"Model\", m.\"FinishReason\", m.\"PromptTokens\", m.\"CompletionTokens\", m.\"Charge\" " +
-            "FROM \"Messages\" u JOIN \"Messages\" m ON m.\"ConversationId\" = u.\"ConversationId\" AND m.\"Sequence\" IN (u.\"Sequence\", u.\"Sequence\" + 1) " +
-            "WHERE u.\"ConversationId\" = @p0 AND u.\"ClientMessageId\" = @p1 ORDER BY m.\"Sequence\"",
-            _dialect.Id(conversationId), clientMessageId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        StoredMessage? user = null, assistant = null;
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var message = ReadMessage(reader);
-            if (user is null)
-            {
-                user = message;
-            }
-            else
-            {
-                assistant = message;
-            }
-        }
-
-        return user is null ? null : new StoredTurn(user, assistant);
+            pendingNode is null ? null : partialReply, current);
     }
 
     /// <inheritdoc />
@@ -158,20 +128,27 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 
     /// <inheritdoc />
     public Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, null, cancellationToken);
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, command.AutoTitle, command.UserMessage, null, command.NodeId, cancellationToken);
 
     /// <inheritdoc />
     public Task<AcceptOutcome> CommitTurnAsync(AcceptTurn command, StoredMessage assistantMessage, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, assistantMessage, cancellationToken);
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, command.AutoTitle, command.UserMessage, assistantMessage, null, cancellationToken);
 
-    private async Task<AcceptOutcome> WriteAcceptAsync(AcceptTurn command, StoredMessage? reply, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public Task<AcceptOutcome> CommitRegeneratedAsync(RegenerateTurn command, CancellationToken cancellationToken) =>
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, null, null, command.AssistantMessage, null, cancellationToken);
+
+    /// <summary>Charges the user and stores a user message (pending when <paramref name="reply"/> is null), its reply, or both.</summary>
+    private async Task<AcceptOutcome> WriteAcceptAsync(
+        Guid user, long expectedVersion, long cost, string? autoTitle, StoredMessage? message, StoredMessage? reply, string? nodeId, CancellationToken cancellationToken)
     {
-        var message = command.UserMessage;
-        var conversationId = _dialect.Id(message.ConversationId);
-        var userId = _dialect.Id(command.UserId);
+        var last = reply ?? message!;
+        var key = (message ?? reply!).ClientMessageId;
+        var conversationId = _dialect.Id(last.ConversationId);
+        var userId = _dialect.Id(user);
         try
         {
-            return await _writer.WriteAsync(command.UserId, async (session, ct) =>
+            return await _writer.WriteAsync(user, async (session, ct) =>
             {
                 if (_dialect.LockUserSql is { } lockUser)
                 {
@@ -180,25 +157,25 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
                 }
 
                 // Checks first, writes after: an op rejected here has written nothing (SQLite runs without savepoints).
-                if (message.ClientMessageId is not null && await session.ScalarAsync(
+                if (key is not null && await session.ScalarAsync(
                         "SELECT 1 FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"ClientMessageId\" = @p1",
-                        ct, conversationId, message.ClientMessageId) is not null)
+                        ct, conversationId, key) is not null)
                 {
                     return (false, new AcceptOutcome(AcceptStatus.DuplicateClientMessageId, 0));
                 }
 
                 var moved = await session.ExecuteAsync(
-                    "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"Title\" = COALESCE(\"Title\", @p3) " +
-                    "WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6 " +
+                    "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"Title\" = COALESCE(\"Title\", @p3), " +
+                    "\"CurrentMessageId\" = @p8 WHERE \"Id\" = @p4 AND \"Version\" = @p5 AND \"UserId\" = @p6 " +
                     "AND (SELECT \"TokenBalance\" FROM \"AspNetUsers\" WHERE \"Id\" = @p6) >= @p7",
                     ct,
-                    command.ExpectedVersion + 1, reply?.Sequence ?? message.Sequence, (reply ?? message).CreatedAt, command.AutoTitle,
-                    conversationId, command.ExpectedVersion, userId, command.Cost);
+                    expectedVersion + 1, last.Sequence, last.CreatedAt, autoTitle,
+                    conversationId, expectedVersion, userId, cost, _dialect.Id(last.Id));
                 if (moved == 0)
                 {
                     var version = await session.ScalarAsync(
                         "SELECT \"Version\" FROM \"Conversations\" WHERE \"Id\" = @p0 AND \"UserId\" = @p1", ct, conversationId, userId);
-                    var status = version is null or DBNull || Convert.ToInt64(version, null) != command.ExpectedVersion
+                    var status = version is null or DBNull || Convert.ToInt64(version, null) != expectedVersion
                         ? AcceptStatus.VersionConflict
                         : AcceptStatus.InsufficientBalance;
                     return (false, new AcceptOutcome(status, 0));
@@ -206,7 +183,7 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 
                 var balance = await session.ScalarAsync(
                     "UPDATE \"AspNetUsers\" SET \"TokenBalance\" = \"TokenBalance\" - @p0 WHERE \"Id\" = @p1 AND \"TokenBalance\" >= @p0 RETURNING \"TokenBalance\"",
-                    ct, command.Cost, userId);
+                    ct, cost, userId);
                 if (balance is null or DBNull)
                 {
                     // Only another node's concurrent charge (PostgreSQL, read committed) gets here; its savepoint undoes the update above.
@@ -215,11 +192,17 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
                         : throw new InvalidOperationException("The balance changed inside an exclusive SQLite transaction.");
                 }
 
-                await InsertAsync(session, message, reply is null ? command.NodeId : null, ct);
-                if (command.Cost > 0)
+                if (message is not null)
                 {
+                    await InsertAsync(session, message, reply is null ? nodeId : null, ct);
+                }
+
+                if (cost > 0)
+                {
+                    // The ledger row of the charge, in the same operation (so the same transaction) as the balance change.
+                    var charged = message ?? reply!;
                     await session.ExecuteAsync(InsertLedgerEntry, ct,
-                        _dialect.Id(Guid.CreateVersion7()), userId, "message", -command.Cost, balance, _dialect.Id(message.Id), message.CreatedAt);
+                        _dialect.Id(Guid.CreateVersion7()), userId, "message", -cost, balance, _dialect.Id(charged.Id), charged.CreatedAt);
                 }
 
                 if (reply is not null)
@@ -248,9 +231,10 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
             }
 
             var moved = await session.ExecuteAsync(
-                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"PartialReply\" = NULL " +
+                "UPDATE \"Conversations\" SET \"Version\" = @p0, \"LastSequence\" = @p1, \"UpdatedAt\" = @p2, \"CurrentMessageId\" = @p5, \"PartialReply\" = NULL " +
                 "WHERE \"Id\" = @p3 AND \"Version\" = @p4",
-                ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion);
+                ct, command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, _dialect.Id(reply.ConversationId), command.ExpectedVersion,
+                _dialect.Id(reply.Id));
             if (moved == 0)
             {
                 return (false, new CompleteOutcome(false, null));
@@ -280,7 +264,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         session.ExecuteAsync(InsertMessage, cancellationToken,
             _dialect.Id(message.Id), _dialect.Id(message.ConversationId), message.Sequence, message.Role, message.Content,
             message.Status, message.ClientMessageId, message.CreatedAt, nodeId,
-            message.TokenCount, message.Model, message.FinishReason, message.Usage?.PromptTokens, message.Usage?.CompletionTokens, message.Charge);
+            message.TokenCount, message.Model, message.FinishReason, message.Usage?.PromptTokens, message.Usage?.CompletionTokens, message.Charge,
+            message.ParentId is { } parent ? _dialect.Id(parent) : null);
 
     private static StoredMessage ReadMessage(DbDataReader reader) => new(
         reader.GetGuid(0),
@@ -295,7 +280,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         reader.IsDBNull(10) ? null : reader.GetString(10),
         reader.IsDBNull(11) ? null : string.Intern(reader.GetString(11)),
         reader.IsDBNull(12) ? null : new Bots.TokenUsage(reader.GetInt32(12), reader.IsDBNull(13) ? 0 : reader.GetInt32(13)),
-        reader.GetInt64(14));
+        reader.GetInt64(14),
+        reader.IsDBNull(15) ? null : reader.GetGuid(15));
 
     private static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<object?> values)
     {

@@ -28,6 +28,15 @@ public sealed class Conversation
     /// <summary>Sequence of the newest message; sequences are contiguous from 1, so this is also the message count.</summary>
     public long LastSequence { get; set; }
 
+    /// <summary>The leaf of the branch the user is on (the thread shown and continued); null while empty.</summary>
+    public Guid? CurrentMessageId { get; set; }
+
+    /// <summary>Pinned conversations are listed first.</summary>
+    public bool Pinned { get; set; }
+
+    /// <summary>Archived conversations are left out of the list unless it asks for them.</summary>
+    public bool Archived { get; set; }
+
     /// <summary>The model that answers (an id of <c>Bot:Models</c>); null for <c>Bot:DefaultModel</c>.</summary>
     public string? Model { get; set; }
 
@@ -39,7 +48,10 @@ public sealed class Conversation
     public string? PartialReply { get; set; }
 }
 
-/// <summary>A stored message. <c>(ConversationId, Sequence)</c> is unique; so is <c>(ConversationId, ClientMessageId)</c>.</summary>
+/// <summary>
+/// A stored message, a node of its conversation's tree (<see cref="ParentId"/>). <c>(ConversationId, Sequence)</c> is
+/// unique; so is <c>(ConversationId, ClientMessageId)</c>.
+/// </summary>
 public sealed class Message
 {
     /// <summary>Message id (UUID v7).</summary>
@@ -48,8 +60,11 @@ public sealed class Message
     /// <summary>The conversation.</summary>
     public Guid ConversationId { get; set; }
 
-    /// <summary>1-based position in the conversation.</summary>
+    /// <summary>1-based, contiguous, in the order the conversation's messages were stored.</summary>
     public long Sequence { get; set; }
+
+    /// <summary>The previous message of its branch; null for a first message. Siblings share a parent.</summary>
+    public Guid? ParentId { get; set; }
 
     /// <summary><c>user</c> or <c>assistant</c>.</summary>
     public required string Role { get; set; }
@@ -120,10 +135,10 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
         builder.Entity<Conversation>(conversation =>
         {
-            conversation.Property(c => c.Title).HasMaxLength(200);
+            conversation.Property(c => c.Title).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxTitleLength);
             conversation.Property(c => c.Model).HasMaxLength(100);
-            conversation.Property(c => c.SystemPrompt).HasMaxLength(8000);
-            conversation.HasIndex(c => new { c.UserId, c.UpdatedAt, c.Id }); // list: newest activity first
+            conversation.Property(c => c.SystemPrompt).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxSystemPromptLength);
+            conversation.HasIndex(c => new { c.UserId, c.Archived, c.Pinned, c.UpdatedAt, c.Id }); // list: pinned first, then newest activity
             conversation.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
@@ -138,6 +153,7 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
             message.HasIndex(m => new { m.ConversationId, m.Sequence }).IsUnique(); // history pages, context loads
             message.HasIndex(m => new { m.ConversationId, m.ClientMessageId }).IsUnique().HasFilter("\"ClientMessageId\" IS NOT NULL");
             message.HasIndex(m => m.NodeId).HasFilter("\"Status\" = 'pending'"); // crash recovery, no full scan
+            message.HasIndex(m => new { m.ConversationId, m.ParentId }); // siblings, descendants
             message.HasOne<Conversation>().WithMany().HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
         });
 

@@ -178,8 +178,9 @@ internal sealed class AnyAcceptProblemDetailsWriter(
     /// <inheritdoc />
     public ValueTask WriteAsync(ProblemDetailsContext context)
     {
-        options.Value.CustomizeProblemDetails?.Invoke(context);
         var problem = context.ProblemDetails;
+        problem.Status ??= context.HttpContext.Response.StatusCode; // request validation leaves it to the writer
+        options.Value.CustomizeProblemDetails?.Invoke(context);
         return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
             problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
     }

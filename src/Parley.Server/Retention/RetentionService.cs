@@ -53,7 +53,7 @@ public sealed partial class RetentionService(
             while (true)
             {
                 var batch = await db.Conversations
-                    .Where(c => c.UpdatedAt < cutoff) // pinned conversations are kept: add `&& !c.Pinned` once the column exists
+                    .Where(c => c.UpdatedAt < cutoff && !c.Pinned) // pinned conversations are kept
                     .OrderBy(c => c.UpdatedAt)
                     .Select(c => c.Id)
                     .Take(settings.BatchSize)

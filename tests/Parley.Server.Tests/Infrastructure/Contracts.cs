@@ -14,13 +14,18 @@ public sealed record BalanceBody(long TokenBalance, long CostPerMessage);
 
 public sealed record ConversationBody(
     Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt,
-    ActiveTurnBody? ActiveTurn);
+    ActiveTurnBody? ActiveTurn, Guid? CurrentMessageId, bool Pinned, bool Archived);
 
 public sealed record ActiveTurnBody(Guid UserMessageId, DateTimeOffset StartedAt);
 
 public sealed record MessageBody(
     Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
-    string? Model, string? FinishReason, UsageBody? Usage);
+    string? Model, string? FinishReason, UsageBody? Usage, Guid? ParentId);
+
+/// <summary>A message as <c>GET …/messages</c> lists it: with the ids of its siblings (null elsewhere).</summary>
+public sealed record ListedMessageBody(
+    Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
+    string? Model, string? FinishReason, UsageBody? Usage, Guid? ParentId, IReadOnlyList<Guid> SiblingIds);
 
 public sealed record UsageBody(int PromptTokens, int CompletionTokens);
 
@@ -39,6 +44,8 @@ public sealed record UserEventBody(MessageBody UserMessage, long TokenBalance);
 public sealed record DeltaEventBody(string Text);
 
 public sealed record AssistantEventBody(MessageBody AssistantMessage, long TokenBalance);
+
+public sealed record RegenerateBody(MessageBody AssistantMessage, long TokenBalance);
 
 /// <summary>RFC 9457 problem details with Parley's extensions.</summary>
 public sealed record ProblemBody(

@@ -113,3 +113,56 @@ public sealed class GatedChatClient(params string[] chunks) : IChatClient
     private TaskCompletionSource Started(int number) =>
         _started.GetOrAdd(number, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
+
+/// <summary>
+/// A bot that records every request's messages (role and text) and replies "reply N" (N counts its requests from 1), so a
+/// test sees exactly which context each turn sent.
+/// </summary>
+public sealed class RecordingChatClient : IChatClient
+{
+    private readonly List<IReadOnlyList<(string Role, string Text)>> _requests = [];
+
+    /// <summary>Every request so far, in the order they arrived.</summary>
+    public IReadOnlyList<IReadOnlyList<(string Role, string Text)>> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Record(messages))));
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var reply = Record(messages);
+        await Task.Yield();
+        yield return new ChatResponseUpdate(ChatRole.Assistant, reply);
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private string Record(IEnumerable<ChatMessage> messages)
+    {
+        lock (_requests)
+        {
+            _requests.Add([.. messages.Where(m => m.Role != ChatRole.System).Select(m => (m.Role.Value, m.Text))]);
+            return $"reply {_requests.Count}";
+        }
+    }
+}

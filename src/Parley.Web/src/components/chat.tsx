@@ -1,6 +1,7 @@
-import { useEffect } from 'react';
+import { useCallback, useEffect } from 'react';
 import { useChat, type UseChatOptions } from '../hooks/use-chat';
 import { navigate } from '../lib/router';
+import type { Message as MessageModel } from '../lib/types';
 import { ConversationSettings, ModelPicker } from './chat-settings';
 import { ErrorBanner } from './error-banner';
 import { MessageInput } from './message-input';
@@ -43,12 +44,22 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
     announcement,
     sendCount,
     send,
+    regenerate,
+    switchBranch,
     stop,
     conversationId,
     models,
     model,
     setModel,
   } = useChat(options);
+
+  // Stable callbacks: the messages are memoised and must not re-render for every streamed chunk.
+  const edit = useCallback(
+    (message: MessageModel, content: string) => void send(content, { messageId: message.id, parentId: message.parentId ?? null }),
+    [send],
+  );
+  const regenerateReply = useCallback((message: MessageModel) => void regenerate(message.id), [regenerate]);
+  const showVersion = useCallback((messageId: string) => void switchBranch(messageId), [switchBranch]);
 
   // Escape stops a running reply (unless a dialog or the drawer is open: Escape closes those first).
   useEffect(() => {
@@ -96,6 +107,10 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
           onLoadOlder={loadOlder}
           sendCount={sendCount}
           onExample={(prompt) => (outOfTokens ? setInput(prompt) : void send(prompt))}
+          busy={streaming}
+          onEdit={outOfTokens ? undefined : edit}
+          onRegenerate={outOfTokens ? undefined : regenerateReply}
+          onSwitch={showVersion}
         />
       )}
       <div className="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="reply-announcement">

@@ -179,6 +179,18 @@ export function Workspace() {
     [api, replace],
   );
 
+  const { update } = conversations;
+  const organize = useCallback(
+    async (id: string, change: { pinned?: boolean; archived?: boolean }) => {
+      try {
+        await update(id, change);
+      } catch (caught) {
+        setError(`Could not change the conversation. ${describeError(caught)}`);
+      }
+    },
+    [update],
+  );
+
   const deleteConversation = useCallback(
     async (id: string) => {
       try {
@@ -227,6 +239,10 @@ export function Workspace() {
         onSelect={select}
         onRename={rename}
         onDelete={deleteConversation}
+        onPin={(id, pinned) => void organize(id, { pinned })}
+        onArchive={(id, archived) => void organize(id, { archived })}
+        archivedView={conversations.archived}
+        onShowArchived={conversations.showArchived}
         onLogout={logout}
         isAdmin={isAdmin}
         onOpenPage={openPage}

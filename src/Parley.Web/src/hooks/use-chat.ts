@@ -52,7 +52,11 @@ function applyReplyEvent(event: ChatEvent, draftKey: string, view: ReplyView): P
       const reply = event.assistantMessage;
       view.setMessages((current) =>
         current.map((m) =>
-          m.id === draftKey ? reply : m.sequence === reply.sequence - 1 ? { ...m, status: reply.status } : m,
+          m.id === draftKey
+            ? reply
+            : (reply.parentId ? m.id === reply.parentId : m.sequence === reply.sequence - 1)
+              ? { ...m, status: reply.status }
+              : m,
         ),
       );
       view.setAnnouncement(`Reply: ${reply.content}`);
@@ -313,8 +317,22 @@ export function useChat({
     [api, onConversationCreated, showStoredState],
   );
 
+  /** Shows the current branch's newest page in place of what is shown (after an edit, a regenerate or a switch). */
+  const showBranch = useCallback(
+    async (id: string) => {
+      const page = await api.listMessages(id, { from: 'end', limit: PAGE_SIZE });
+      setMessages(page.items);
+      setOlderCursor(page.nextCursor);
+    },
+    [api],
+  );
+
+  /**
+   * Sends a message; with `edit`, a new version of an earlier user message (`edit.messageId`): the thread is cut
+   * before it and the new message goes after `edit.parentId` (the server keeps the old one as a sibling).
+   */
   const send = useCallback(
-    async (content: string) => {
+    async (content: string, edit?: { messageId: string; parentId: string | null }) => {
       if (controllerRef.current) return;
       const previous = attemptRef.current;
       const clientMessageId =
@@ -345,7 +363,10 @@ export function useChat({
       setError(null);
       setInput('');
       setSendCount((count) => count + 1);
-      setMessages((current) => [...current, placeholder(userKey, 'user'), placeholder(draftKey, 'assistant')]);
+      setMessages((current) => {
+        const cut = edit ? current.findIndex((m) => m.id === edit.messageId) : -1;
+        return [...(cut >= 0 ? current.slice(0, cut) : current), placeholder(userKey, 'user'), placeholder(draftKey, 'assistant')];
+      });
 
       let id = conversationIdRef.current;
       // A new chat's conversation is created for its first turn, announced (sidebar, URL) only once the server
@@ -361,7 +382,7 @@ export function useChat({
           id = created.id;
           conversationIdRef.current = id;
         }
-        const events = await api.streamMessage(id, content, clientMessageId, controller.signal);
+        const events = await api.streamMessage(id, content, clientMessageId, controller.signal, edit?.parentId);
         for await (const event of events) {
           if (event.id) lastEventId = event.id;
           switch (event.type) {
@@ -393,6 +414,8 @@ export function useChat({
           setError({ message: 'The reply was cut off. What the server stored is shown.' });
           updateDraft((draft) => ({ ...draft, status: 'failed' }));
           await showStoredState(id);
+        } else if (edit) {
+          await showBranch(id).catch(() => undefined); // the edited message's versions ("< 2/2 >")
         }
       } catch (caught) {
         if (isAbortError(caught)) {
@@ -432,7 +455,72 @@ export function useChat({
         if (id && (!created || accepted)) onActivity(id);
       }
     },
-    [api, discard, follow, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showStoredState],
+    [api, discard, follow, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showBranch, showStoredState],
+  );
+
+  /** Writes a new version of an assistant message: the thread is cut at it, the new reply streams in its place. */
+  const regenerate = useCallback(
+    async (messageId: string) => {
+      const id = conversationIdRef.current;
+      if (controllerRef.current || !id) return;
+      const controller = new AbortController();
+      controllerRef.current = controller;
+      acceptedRef.current = false;
+      const clientMessageId = crypto.randomUUID();
+      const draftKey = `${LOCAL_PREFIX}assistant:${clientMessageId}`;
+      const updateDraft = (change: (draft: MessageModel) => MessageModel) =>
+        setMessages((current) => current.map((m) => (m.id === draftKey ? change(m) : m)));
+      setStreaming(true);
+      setError(null);
+      setMessages((current) => {
+        const cut = current.findIndex((m) => m.id === messageId);
+        const draft: MessageModel = {
+          id: draftKey,
+          conversationId: id,
+          sequence: LOCAL_SEQUENCE,
+          role: 'assistant',
+          content: '',
+          status: 'pending',
+          createdAt: new Date().toISOString(),
+        };
+        return [...(cut >= 0 ? current.slice(0, cut) : current), draft];
+      });
+      try {
+        const events = await api.streamRegenerate(id, messageId, clientMessageId, controller.signal);
+        for await (const event of events) {
+          if (event.type === 'delta') updateDraft((draft) => ({ ...draft, content: draft.content + event.text }));
+          else if (event.type === 'assistant') {
+            setAnnouncement(`Reply: ${event.assistantMessage.content}`);
+            onBalance(event.tokenBalance);
+          } else if (event.type === 'error') {
+            setError({ message: event.problem.detail || event.problem.title || 'The reply failed. Nothing was charged.' });
+          }
+        }
+      } catch (caught) {
+        if (!isAbortError(caught)) setError({ message: describeError(caught) });
+      } finally {
+        controllerRef.current = null;
+        await showBranch(id).catch(() => undefined); // the stored versions, whatever happened
+        setStreaming(false);
+        onActivity(id);
+      }
+    },
+    [api, onActivity, onBalance, showBranch],
+  );
+
+  /** Shows another version of a message (its sibling `messageId`) and the newest branch below it. */
+  const switchBranch = useCallback(
+    async (messageId: string) => {
+      const id = conversationIdRef.current;
+      if (controllerRef.current || !id) return;
+      try {
+        await api.switchBranch(id, messageId);
+        await showBranch(id);
+      } catch (caught) {
+        setError({ message: describeError(caught) });
+      }
+    },
+    [api, showBranch],
   );
 
   // Stop asks the server to stop the turn (as any tab may): the stream then ends with the stored, cancelled reply.
@@ -473,6 +561,8 @@ export function useChat({
     announcement,
     sendCount,
     send,
+    regenerate,
+    switchBranch,
     stop,
     /** The conversation's id once it exists (a new chat's is set by its first send). */
     conversationId: conversationIdRef.current,

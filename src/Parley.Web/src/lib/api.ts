@@ -139,8 +139,10 @@ export class ApiClient {
 
   // ---- conversations ----
 
-  listConversations(params: { limit?: number; cursor?: string } = {}): Promise<Page<Conversation>> {
-    return this.json<Page<Conversation>>(`/api/conversations${query(params)}`);
+  /** Pinned first, then newest activity; `archived: true` lists only the archived ones. */
+  listConversations(params: { limit?: number; cursor?: string; archived?: boolean } = {}): Promise<Page<Conversation>> {
+    const { archived, ...rest } = params;
+    return this.json<Page<Conversation>>(`/api/conversations${query({ ...rest, archived: archived ? 'true' : undefined })}`);
   }
 
   createConversation(title?: string, model?: string): Promise<Conversation> {
@@ -151,7 +153,10 @@ export class ApiClient {
   }
 
   /** Changes a conversation's model and/or system prompt ('' for none). */
-  updateConversation(id: string, change: { model?: string; systemPrompt?: string }): Promise<Conversation> {
+  updateConversation(
+    id: string,
+    change: { model?: string; systemPrompt?: string; pinned?: boolean; archived?: boolean },
+  ): Promise<Conversation> {
     return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
   }
 
@@ -179,7 +184,12 @@ export class ApiClient {
 
   // ---- messages ----
 
-  /** A page of messages, oldest first. With a cursor, the cursor alone decides the direction. */
+  /** Switches to the branch of a message: the current message becomes its newest descendant. */
+  switchBranch(conversationId: string, messageId: string): Promise<Conversation> {
+    return this.json<Conversation>(`/api/conversations/${encodeURIComponent(conversationId)}/current`, jsonInit('PUT', { messageId }));
+  }
+
+  /** A page of the current branch's messages, oldest first. With a cursor, the cursor alone decides the direction. */
   listMessages(conversationId: string, params: MessagePageQuery = {}): Promise<Page<Message>> {
     const q = params.cursor ? { limit: params.limit, cursor: params.cursor } : { ...params };
     return this.json<Page<Message>>(`/api/conversations/${encodeURIComponent(conversationId)}/messages${query(q)}`);
@@ -194,11 +204,29 @@ export class ApiClient {
     content: string,
     clientMessageId: string,
     signal?: AbortSignal,
+    /** An edit: the parent of the edited message (null for the first message). Absent: after the current message. */
+    parentId?: string | null,
   ): Promise<AsyncGenerator<ChatEvent>> {
-    const init = jsonInit('POST', { content, clientMessageId });
+    const body = parentId === undefined ? { content, clientMessageId } : { content, clientMessageId, parentId };
+    return this.streamTurn(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, body, signal);
+  }
+
+  /** Regenerates an assistant message and streams the new version: `delta` events, then `assistant` (or `error`). */
+  async streamRegenerate(
+    conversationId: string,
+    messageId: string,
+    clientMessageId: string,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent>> {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/regenerate`;
+    return this.streamTurn(path, { clientMessageId }, signal);
+  }
+
+  private async streamTurn(path: string, body: object, signal?: AbortSignal): Promise<AsyncGenerator<ChatEvent>> {
+    const init = jsonInit('POST', body);
     init.headers = { ...init.headers, Accept: 'text/event-stream' };
     if (signal) init.signal = signal;
-    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, init);
+    const response = await this.authorized(path, init);
     if (!response.ok) throw await toApiError(response);
 
     const type = response.headers.get('content-type') ?? '';
@@ -206,7 +234,9 @@ export class ApiClient {
     // A server that answers a streaming request with plain JSON still gives a complete turn.
     const result = (await response.json()) as SendResult;
     return (async function* () {
-      yield { type: 'user', userMessage: result.userMessage, tokenBalance: result.tokenBalance } satisfies ChatEvent;
+      if (result.userMessage) {
+        yield { type: 'user', userMessage: result.userMessage, tokenBalance: result.tokenBalance } satisfies ChatEvent;
+      }
       yield { type: 'delta', text: result.assistantMessage.content } satisfies ChatEvent;
       yield {
         type: 'assistant',

@@ -82,6 +82,12 @@ export interface Conversation {
   systemPrompt?: string | null;
   /** The turn running now (follow it with GET /api/conversations/{id}/stream); null when none. */
   activeTurn?: { userMessageId: string; startedAt: string } | null;
+  /** The leaf of the branch the user is on; null while empty. */
+  currentMessageId?: string | null;
+  /** Pinned conversations are listed first. */
+  pinned?: boolean;
+  /** Archived conversations are listed only in the Archived view. */
+  archived?: boolean;
 }
 
 /** A model a conversation may use (GET /api/models). */
@@ -118,6 +124,10 @@ export interface Message {
   finishReason?: FinishReason | null;
   /** Assistant messages: the turn's tokens. */
   usage?: Usage | null;
+  /** The previous message of its branch; null for a first message. */
+  parentId?: string | null;
+  /** The messages with the same parent (itself included), oldest first: its versions. Only in GET …/messages. */
+  siblingIds?: string[] | null;
 }
 
 export interface Page<T> {

@@ -189,8 +189,14 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<bool>("Archived")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("CurrentMessageId")
+                        .HasColumnType("uuid");
 
                     b.Property<long>("LastSequence")
                         .HasColumnType("bigint");
@@ -201,6 +207,9 @@ namespace Parley.Server.Data.Migrations.PostgreSql
 
                     b.Property<string>("PartialReply")
                         .HasColumnType("text");
+
+                    b.Property<bool>("Pinned")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
@@ -221,7 +230,7 @@ namespace Parley.Server.Data.Migrations.PostgreSql
 
                     b.HasKey("Id");
 
-                    b.HasIndex("UserId", "UpdatedAt", "Id");
+                    b.HasIndex("UserId", "Archived", "Pinned", "UpdatedAt", "Id");
 
                     b.ToTable("Conversations");
                 });
@@ -288,6 +297,9 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
+                    b.Property<Guid?>("ParentId")
+                        .HasColumnType("uuid");
+
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("integer");
 
@@ -315,6 +327,8 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                     b.HasIndex("ConversationId", "ClientMessageId")
                         .IsUnique()
                         .HasFilter("\"ClientMessageId\" IS NOT NULL");
+
+                    b.HasIndex("ConversationId", "ParentId");
 
                     b.HasIndex("ConversationId", "Sequence")
                         .IsUnique();

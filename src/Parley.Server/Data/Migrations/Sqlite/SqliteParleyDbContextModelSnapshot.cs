@@ -180,7 +180,13 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Archived")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CurrentMessageId")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("LastSequence")
@@ -192,6 +198,9 @@ namespace Parley.Server.Data.Migrations.Sqlite
 
                     b.Property<string>("PartialReply")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("Pinned")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
@@ -212,7 +221,7 @@ namespace Parley.Server.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("UserId", "UpdatedAt", "Id");
+                    b.HasIndex("UserId", "Archived", "Pinned", "UpdatedAt", "Id");
 
                     b.ToTable("Conversations");
                 });
@@ -279,6 +288,9 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("ParentId")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("INTEGER");
 
@@ -306,6 +318,8 @@ namespace Parley.Server.Data.Migrations.Sqlite
                     b.HasIndex("ConversationId", "ClientMessageId")
                         .IsUnique()
                         .HasFilter("\"ClientMessageId\" IS NOT NULL");
+
+                    b.HasIndex("ConversationId", "ParentId");
 
                     b.HasIndex("ConversationId", "Sequence")
                         .IsUnique();
