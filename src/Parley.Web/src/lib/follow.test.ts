@@ -4,7 +4,7 @@ import { followTurn, reconnectDelay, type OpenTurnStream } from './follow';
 import { parseSse, toChatEvents } from './sse';
 import type { ChatEvent } from './types';
 
-async function* events(list: ChatEvent[], thenFail?: unknown): AsyncGenerator<ChatEvent> {
+async function* events(list: ChatEvent[], thenFail?: Error): AsyncGenerator<ChatEvent> {
   for (const event of list) yield event;
   if (thenFail) throw thenFail;
 }
