@@ -25,7 +25,9 @@ namespace Parley.Engine;
 /// <param name="options">Settings.</param>
 /// <param name="metrics">The engine's counters.</param>
 /// <param name="logger">Logger.</param>
-public sealed partial class ConversationClient(IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger)
+/// <param name="nodes">Which nodes are alive (a follower whose grain's node died settles the turn it left); null: never known dead.</param>
+public sealed partial class ConversationClient(
+    IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger, INodeDirectory? nodes = null)
 {
     // Orleans holds an observer object only weakly, and nothing else roots a follower waiting for its next event.
     private readonly ConcurrentDictionary<TurnObserver, byte> _followers = new();
@@ -94,6 +96,11 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     /// them without one) and then the live ones, to the final <see cref="AssistantCompleted"/> or <see cref="TurnFailed"/>.
     /// Every event carries its <see cref="TurnEvent.EventId"/>. The caller checks that the conversation is the user's.
     /// </summary>
+    /// <remarks>
+    /// A follow never hangs (<see cref="TurnFollower"/>): a quiet turn is checked on every 5 s; when its grain's node died
+    /// mid-turn, the follow ends with the final event of the turn that node left (stored failed with its checkpointed text
+    /// and refunded, <see cref="EngineOptions.CheckpointInterval"/>).
+    /// </remarks>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="lastEventId">The last event id the client received (SSE <c>Last-Event-ID</c>), or null.</param>
     /// <param name="aborted">The follower went away: the channel completes and the grain stops sending to it (the turn goes on).</param>
@@ -104,10 +111,11 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         var observer = new TurnObserver(live.Writer, aborted);
         _followers.TryAdd(observer, 0);
         var reference = grains.CreateObjectReference<ITurnObserver>(observer);
+        var grain = grains.GetGrain<IConversationGrain>(conversationId);
         TurnReply? replay;
         try
         {
-            replay = await grains.GetGrain<IConversationGrain>(conversationId).FollowAsync(lastEventId, reference);
+            replay = await grain.FollowAsync(lastEventId, reference);
         }
         catch
         {
@@ -122,32 +130,15 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         }
 
         var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var follower = new TurnFollower(grain, conversationId, reference, replay, lastEventId, nodes, logger);
         _ = PumpAsync();
         return events.Reader;
 
-        // The replay first, then the live events (which may have arrived before the replay did; none repeats it).
         async Task PumpAsync()
         {
             try
             {
-                foreach (var turnEvent in replay.Events)
-                {
-                    events.Writer.TryWrite(turnEvent);
-                }
-
-                if (replay.Events is [.., AssistantCompleted or TurnFailed])
-                {
-                    return;
-                }
-
-                await foreach (var turnEvent in live.Reader.ReadAllAsync(aborted))
-                {
-                    events.Writer.TryWrite(turnEvent);
-                    if (turnEvent is AssistantCompleted or TurnFailed)
-                    {
-                        return;
-                    }
-                }
+                await follower.RunAsync(live.Reader, events.Writer, aborted);
             }
             catch (OperationCanceledException)
             {
@@ -184,8 +175,8 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             if (Validate(request) is { } invalid)
             {
                 metrics.Rejected();
-                failure = TurnError.InvalidContent;
-                events.TryWrite(new TurnFailed(TurnError.InvalidContent, invalid));
+                failure = invalid.Error;
+                events.TryWrite(invalid);
                 return;
             }
 
@@ -240,19 +231,25 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         }
     }
 
-    private string? Validate(TurnRequest request)
+    private TurnFailed? Validate(TurnRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.Content))
+        if (request.RegenerateOf is not null)
         {
-            return "The message content must not be empty.";
+            // A regenerate has no content of its own.
+        }
+        else if (string.IsNullOrWhiteSpace(request.Content))
+        {
+            return TurnFailed.Invalid(TurnFailed.ContentField, "The message content must not be empty.");
         }
 
-        if (request.Content.Length > options.MaxContentLength)
+        else if (request.Content.Length > options.MaxContentLength)
         {
-            return $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.";
+            return TurnFailed.Invalid(TurnFailed.ContentField, $"The message content is {request.Content.Length} characters; at most {options.MaxContentLength} are allowed.");
         }
 
-        return request.ClientMessageId is { Length: 0 or > 100 } ? "A clientMessageId must be 1 to 100 characters." : null;
+        return request.ClientMessageId is { Length: 0 or > 100 }
+            ? TurnFailed.Invalid(TurnFailed.ClientMessageIdField, "A clientMessageId must be 1 to 100 characters.")
+            : null;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A turn of conversation {ConversationId} could not reach its grain")]

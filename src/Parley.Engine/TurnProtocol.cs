@@ -20,6 +20,9 @@ public sealed partial class TurnProtocol
     private const int MaxConflictRetries = 8;
     private const int MaxCompleteAttempts = 3;
 
+    /// <summary>The field of a turn's parent message.</summary>
+    private const string ParentIdField = "parentId";
+
     /// <summary>How much older than <see cref="EngineOptions.TurnTimeout"/> a pending turn of a live node must be to count as abandoned.</summary>
     public static readonly TimeSpan PendingGrace = TimeSpan.FromSeconds(10);
 
@@ -121,30 +124,6 @@ public sealed partial class TurnProtocol
         }
     }
 
-    /// <summary>Settles the conversation's pending turn if <paramref name="message"/>'s node left it (crash recovery); does nothing otherwise.</summary>
-    /// <param name="state">The conversation's cached context.</param>
-    /// <param name="message">Which node's pending turn to settle.</param>
-    /// <returns>True when a pending turn was settled.</returns>
-    public async Task<bool> SettleAsync(ConversationState state, SettlePendingTurn message)
-    {
-        try
-        {
-            if (await LoadAsync(state) is { PendingNodeId: { } node } context && node == message.LeftByNode)
-            {
-                await SettlePendingAsync(state, context);
-                return true;
-            }
-
-            return false;
-        }
-        catch (Exception ex)
-        {
-            state.Invalidate();
-            LogTurnCrashed(_logger, ex, state.ConversationId);
-            return false;
-        }
-    }
-
     /// <summary>What one pass of <see cref="RunAsync"/>'s retry loop came to.</summary>
     private enum Attempt
     {
@@ -192,9 +171,22 @@ public sealed partial class TurnProtocol
             return Attempt.PendingOnLiveNode;
         }
 
+        if (request.RegenerateOf is { } target)
+        {
+            return await RegenerateAsync(state, context, request, target, streaming, sink, aborted);
+        }
+
         if (request.ClientMessageId is { } key && context.FindTurn(key) is { } earlier)
         {
             await ReplayAsync(sink, request, earlier);
+            return Attempt.Finished;
+        }
+
+        // The branch the new message continues: the context sent to the bot is this path, never a sibling branch.
+        if (await BranchOfAsync(state, context, request) is not { } branch)
+        {
+            await sink.EmitAsync(TurnFailed.Invalid(ParentIdField,
+                "The parentId must be an assistant message of this conversation, or null for a new first message."));
             return Attempt.Finished;
         }
 
@@ -202,8 +194,9 @@ public sealed partial class TurnProtocol
         var model = _settings.Resolve(context.Model);
         var userMessage = new StoredMessage(
             Guid.CreateVersion7(now), state.ConversationId, context.LastSequence + 1, MessageRoles.User, request.Content,
-            MessageStatuses.Pending, request.ClientMessageId, now, _settings.Tokens.Count(request.Content));
-        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage), model, _settings.Tokens);
+            MessageStatuses.Pending, request.ClientMessageId, now, _settings.Tokens.Count(request.Content),
+            ParentId: branch.Count == 0 ? null : branch[^1].Id);
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage, branch), model, _settings.Tokens);
         if (prompt is null)
         {
             await sink.EmitAsync(new TurnFailed(TurnError.InvalidContent,
@@ -224,7 +217,7 @@ public sealed partial class TurnProtocol
             outcome = await _store.AcceptAsync(accept, CancellationToken.None);
             if (outcome.Status == AcceptStatus.Accepted)
             {
-                context.Accept(userMessage, _options.NodeId, titled: accept.AutoTitle is not null);
+                context.Accept(branch, userMessage, _options.NodeId, titled: accept.AutoTitle is not null);
                 await sink.EmitAsync(new UserMessageStored(userMessage, outcome.TokenBalance));
                 await GenerateAndCompleteAsync(state, context, userMessage, sink, aborted, outcome.TokenBalance);
                 return Attempt.Finished;
@@ -234,7 +227,7 @@ public sealed partial class TurnProtocol
         {
             // One commit: the reply is generated first, then both messages are stored together, so the turn costs one
             // group commit and a crash mid-turn leaves nothing half-done (nothing was acknowledged).
-            var single = await RunSingleCommitTurnAsync(state, context, accept, prompt, model, sink, aborted);
+            var single = await RunSingleCommitTurnAsync(state, context, branch, accept, prompt, model, sink, aborted);
             if (single is null)
             {
                 return Attempt.Finished;
@@ -286,156 +279,6 @@ public sealed partial class TurnProtocol
         return state.Context;
     }
 
-    /// <summary>Generates the reply from the context plus the new message, then commits user message, reply and charge at once.</summary>
-    /// <returns>The commit's outcome; null when the turn ended before committing (bot failed, client left; the failure is emitted).</returns>
-    private async Task<AcceptOutcome?> RunSingleCommitTurnAsync(
-        ConversationState state, ConversationContext context, AcceptTurn accept, TurnPrompt prompt, ModelSpec model, TurnSink sink, CancellationToken aborted)
-    {
-        var result = await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model, onDelta: null, aborted);
-        if (result.Status != MessageStatuses.Completed)
-        {
-            if (result.Failure is not null)
-            {
-                _metrics.TurnFailed();
-            }
-
-            await sink.EmitAsync(result.Failure is { } failed
-                ? new TurnFailed(failed.Error, failed.Detail + " Nothing was stored or charged.")
-                : new TurnFailed(TurnError.Cancelled, "The request was cancelled before the turn was stored; nothing was charged."));
-            return null;
-        }
-
-        var user = accept.UserMessage with { Status = MessageStatuses.Completed };
-        var assistant = AssistantMessage(state, user, model, result);
-        var committed = await _store.CommitTurnAsync(accept with { UserMessage = user }, assistant, CancellationToken.None);
-        if (committed.Status == AcceptStatus.Accepted)
-        {
-            context.AppendTurn(user, assistant);
-            _metrics.TurnCompleted(assistant);
-            await sink.EmitAsync(new UserMessageStored(user, committed.TokenBalance));
-            await sink.EmitAsync(new AssistantCompleted(assistant, committed.TokenBalance));
-        }
-
-        return committed;
-    }
-
-    /// <summary>The conversation's system prompt, else <c>Bot:SystemPrompt</c> (an empty one means none).</summary>
-    private string? SystemPromptOf(ConversationContext context) => context.SystemPrompt ?? _settings.SystemPrompt;
-
-    /// <summary>The assistant message that stores <paramref name="result"/> as the reply to <paramref name="user"/>.</summary>
-    private StoredMessage AssistantMessage(ConversationState state, StoredMessage user, ModelSpec model, ModelReply result) => new(
-        Guid.CreateVersion7(), state.ConversationId, user.Sequence + 1, MessageRoles.Assistant, result.Text, result.Status, null,
-        _time.GetUtcNow().UtcDateTime, _settings.Tokens.Count(result.Text), model.Id, result.FinishReason, result.Usage);
-
-    private async Task ReplayAsync(TurnSink sink, TurnRequest request, StoredTurn turn)
-    {
-        if (turn.UserMessage.Content != request.Content)
-        {
-            await sink.EmitAsync(new TurnFailed(TurnError.ClientMessageIdReused,
-                "This clientMessageId was already used for a different message in this conversation."));
-            return;
-        }
-
-        if (turn.AssistantMessage is null)
-        {
-            await sink.EmitAsync(new TurnFailed(TurnError.Unavailable, "The original message with this clientMessageId is still being answered."));
-            return;
-        }
-
-        var balance = await _store.GetBalanceAsync(request.UserId, CancellationToken.None) ?? 0;
-        await sink.EmitAsync(new UserMessageStored(turn.UserMessage, balance, Replayed: true));
-        await sink.EmitAsync(new AssistantCompleted(turn.AssistantMessage, balance));
-        _metrics.Replayed();
-    }
-
-    private bool IsAbandoned(StoredMessage pending) =>
-        _time.GetUtcNow().UtcDateTime - pending.CreatedAt > _options.TurnTimeout + PendingGrace;
-
-    /// <summary>Finishes a turn whose user message was stored but whose reply was not: the bot answers it now (or it fails and is refunded).</summary>
-    private Task SettlePendingAsync(ConversationState state, ConversationContext context)
-    {
-        _metrics.Recovered();
-        LogRecovering(_logger, state.ConversationId, context.PendingMessage!.Sequence);
-        return GenerateAndCompleteAsync(state, context, context.PendingMessage!, TurnSink.None, CancellationToken.None, balance: null);
-    }
-
-    private async Task GenerateAndCompleteAsync(
-        ConversationState state, ConversationContext context, StoredMessage userMessage, TurnSink sink, CancellationToken aborted, long? balance)
-    {
-        var model = _settings.Resolve(context.Model);
-        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, _settings.Tokens);
-        var result = prompt is null
-            ? new ModelReply("", MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(0, 0),
-                new BotFailure(TurnError.InvalidContent, $"The message no longer fits the prompt budget of the model {model.Id}."))
-            : await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model,
-                text => sink.EmitAsync(new AssistantDelta(text)), aborted);
-        var failed = result.Status == MessageStatuses.Failed;
-        var assistant = AssistantMessage(state, userMessage, model, result);
-
-        // A failed turn gives back everything; PerToken keeps what the reply used (never more than it reserved).
-        var charged = userMessage.Charge > 0 || _settings.QuotaMode == QuotaMode.PerToken ? userMessage.Charge : _options.CostPerMessage;
-        var refund = failed ? charged
-            : _settings.QuotaMode == QuotaMode.PerToken ? charged - Math.Min(charged, result.Usage.Total)
-            : 0;
-        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund);
-
-        for (var attempt = 1; ; attempt++)
-        {
-            CompleteOutcome outcome;
-            try
-            {
-                outcome = await _store.CompleteAsync(command, CancellationToken.None);
-            }
-            catch (Exception ex) when (attempt < MaxCompleteAttempts)
-            {
-                LogCommitRetry(_logger, ex, state.ConversationId, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time, CancellationToken.None);
-                continue;
-            }
-
-            if (!outcome.Completed)
-            {
-                // Someone else settled this turn (it looked abandoned to them). Their reply stands.
-                _metrics.Conflict();
-                state.Invalidate();
-                await sink.EmitAsync(new TurnFailed(TurnError.Unavailable, "The reply was superseded; reload the conversation."));
-                return;
-            }
-
-            context.Complete(assistant);
-            if (failed)
-            {
-                _metrics.TurnFailed();
-                await sink.EmitAsync(new TurnFailed(result.Failure!.Error, result.Failure.Detail + " The message was not charged.", outcome.TokenBalance));
-            }
-            else
-            {
-                _metrics.TurnCompleted(assistant);
-                await sink.EmitAsync(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
-                if (!context.HasTitle && _settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
-                {
-                    // The first reply of an untitled conversation (or the first to succeed): title it in the background.
-                    context.MarkTitled();
-                    titles.Schedule(state.ConversationId, model.Id, userMessage.Content, assistant.Content);
-                }
-            }
-
-            return;
-        }
-    }
-
-    private static string TitleFrom(string content)
-    {
-        var line = content.AsSpan().Trim();
-        var newline = line.IndexOfAny('\r', '\n');
-        if (newline >= 0)
-        {
-            line = line[..newline].TrimEnd();
-        }
-
-        return line.Length <= 60 ? line.ToString() : string.Concat(line[..57].TrimEnd(), "...");
-    }
-
     [LoggerMessage(Level = LogLevel.Error, Message = "A turn of conversation {ConversationId} crashed; its context will be reloaded")]
     private static partial void LogTurnCrashed(ILogger logger, Exception exception, Guid conversationId);
 
@@ -444,48 +287,4 @@ public sealed partial class TurnProtocol
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Settling the unfinished turn at sequence {Sequence} of conversation {ConversationId}")]
     private static partial void LogRecovering(ILogger logger, Guid conversationId, long sequence);
-}
-
-/// <summary>A conversation's cached context, owned by whoever runs the protocol on it (its grain); one call at a time.</summary>
-/// <param name="conversationId">The conversation.</param>
-public sealed class ConversationState(Guid conversationId)
-{
-    /// <summary>The conversation.</summary>
-    public Guid ConversationId { get; } = conversationId;
-
-    /// <summary>True while a context is cached (the next turn needs no database read).</summary>
-    public bool IsLoaded => Context is not null;
-
-    internal ConversationContext? Context { get; set; }
-
-    /// <summary>Forgets the cached context: the next turn reloads it from the database.</summary>
-    public void Invalidate() => Context = null;
-}
-
-/// <summary>The message "settle the turn that <paramref name="LeftByNode"/> left pending in this conversation" (crash recovery).</summary>
-/// <param name="ConversationId">The conversation.</param>
-/// <param name="LeftByNode">The node whose pending turn to settle (<see cref="EngineOptions.NodeId"/>).</param>
-[GenerateSerializer, Immutable]
-public sealed record SettlePendingTurn(Guid ConversationId, string LeftByNode);
-
-/// <summary>Where a turn's events go, in order. <see cref="EmitAsync"/> returns once the event is handed on.</summary>
-public abstract class TurnSink
-{
-    /// <summary>A sink that drops every event (settling a pending turn: nobody is waiting for it).</summary>
-    public static readonly TurnSink None = new NullSink();
-
-    /// <summary>Hands on one event.</summary>
-    public abstract ValueTask EmitAsync(TurnEvent turnEvent);
-
-    private sealed class NullSink : TurnSink
-    {
-        public override ValueTask EmitAsync(TurnEvent turnEvent) => ValueTask.CompletedTask;
-    }
-}
-
-/// <summary>Whether a node (by <see cref="EngineOptions.NodeId"/>) is a live member of the cluster.</summary>
-public interface INodeDirectory
-{
-    /// <summary>True when <paramref name="nodeId"/> is an active member now; false when it is dead, leaving or unknown.</summary>
-    bool IsActive(string nodeId);
 }

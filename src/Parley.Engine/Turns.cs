@@ -15,7 +15,8 @@ public static class MessageRoles
 
 /// <summary>The life-cycle state of a stored message.</summary>
 /// <remarks>
-/// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c>. A streamed turn stores the
+/// A turn is a user message at sequence <c>n</c> and its assistant reply at <c>n + 1</c> (a regenerate stores one assistant
+/// message, a sibling of the reply it regenerates, committed once with its charge after the bot replied). A streamed turn stores the
 /// user message <see cref="Pending"/> before the bot runs; its second commit stores the reply and sets both messages to
 /// <see cref="Completed"/>, <see cref="Cancelled"/> (the client stopped the stream; the partial reply is kept) or
 /// <see cref="Failed"/> (the bot failed or timed out; the turn's tokens are refunded and the reply keeps whatever text had
@@ -42,7 +43,8 @@ public static class MessageStatuses
 /// <summary>A message as stored in the database.</summary>
 /// <param name="Id">Message id (UUID v7, time-ordered).</param>
 /// <param name="ConversationId">The conversation the message belongs to.</param>
-/// <param name="Sequence">1-based position in the conversation; contiguous, strictly increasing.</param>
+/// <param name="Sequence">1-based, contiguous and strictly increasing in the order the conversation's messages were stored
+/// (it orders storage and paging; the visible thread is the path of <paramref name="ParentId"/>s).</param>
 /// <param name="Role"><see cref="MessageRoles.User"/> or <see cref="MessageRoles.Assistant"/>.</param>
 /// <param name="Content">The text, at most <see cref="EngineOptions.MaxContentLength"/> characters for user messages.</param>
 /// <param name="Status">One of <see cref="MessageStatuses"/>.</param>
@@ -53,6 +55,8 @@ public static class MessageStatuses
 /// <param name="FinishReason">Assistant messages: <c>stop</c>, <c>length</c>, <c>cancelled</c> or <c>error</c> (<see cref="Bots.FinishReasons"/>).</param>
 /// <param name="Usage">Assistant messages: the turn's prompt and completion tokens, from the provider or counted.</param>
 /// <param name="Charge">User messages: tokens the turn costs the user now (reserved at accept, settled when the reply is stored; 0 once refunded).</param>
+/// <param name="ParentId">The message this one answers or follows: the previous message of its branch; null for a first
+/// message (a root). Messages with the same parent are siblings (an edit, a regenerated reply).</param>
 [GenerateSerializer, Immutable]
 public sealed record StoredMessage(
     Guid Id,
@@ -67,15 +71,39 @@ public sealed record StoredMessage(
     string? Model = null,
     string? FinishReason = null,
     Bots.TokenUsage? Usage = null,
-    long Charge = 0);
+    long Charge = 0,
+    Guid? ParentId = null);
 
 /// <summary>A user's request to add a turn to a conversation.</summary>
 /// <param name="UserId">The authenticated user; must own the conversation, else the turn fails with <see cref="TurnError.NotFound"/>.</param>
 /// <param name="ConversationId">The conversation.</param>
 /// <param name="Content">The user's text: 1 to <see cref="EngineOptions.MaxContentLength"/> characters, not only whitespace.</param>
 /// <param name="ClientMessageId">Optional idempotency key (at most 100 characters): repeating it returns the original turn.</param>
+/// <param name="Parent">Where the new user message goes: <see cref="TurnParent.Current"/> (after the conversation's
+/// current message), <see cref="TurnParent.Root"/> (a new first message) or after <paramref name="ParentId"/>.</param>
+/// <param name="ParentId">With <see cref="TurnParent.Message"/>: an assistant message of the conversation, else the turn fails
+/// with <see cref="TurnError.InvalidContent"/> on <c>parentId</c>.</param>
+/// <param name="RegenerateOf">Set for a regenerate: the assistant message to write a new sibling of, from the same context
+/// (<paramref name="Content"/> and the parent are then ignored). It must be an assistant message of the conversation, else
+/// the turn fails with <see cref="TurnError.NotFound"/>.</param>
 [GenerateSerializer, Immutable]
-public sealed record TurnRequest(Guid UserId, Guid ConversationId, string Content, string? ClientMessageId = null);
+public sealed record TurnRequest(
+    Guid UserId, Guid ConversationId, string Content, string? ClientMessageId = null,
+    TurnParent Parent = TurnParent.Current, Guid? ParentId = null, Guid? RegenerateOf = null);
+
+/// <summary>Where a turn's user message goes in the conversation's tree.</summary>
+[GenerateSerializer]
+public enum TurnParent
+{
+    /// <summary>After the conversation's current message (the leaf of the branch the user is on).</summary>
+    Current,
+
+    /// <summary>A new first message (an edit of the first message): no parent.</summary>
+    Root,
+
+    /// <summary>After <see cref="TurnRequest.ParentId"/>.</summary>
+    Message,
+}
 
 /// <summary>Why a turn did not complete.</summary>
 [GenerateSerializer]
@@ -148,5 +176,18 @@ public sealed record AssistantCompleted(StoredMessage Message, long TokenBalance
 /// <param name="Error">The reason.</param>
 /// <param name="Detail">A human-readable explanation, safe to show to the user.</param>
 /// <param name="TokenBalance">The balance after any refund, when known.</param>
+/// <param name="Field">The request field at fault (camelCase, as in the request body): <see cref="ContentField"/> for a
+/// message that is empty, too long or over the model's budget, <c>clientMessageId</c> for a bad or reused key,
+/// <c>parentId</c> for a parent that is not an assistant message of the conversation; null when no field is at fault.</param>
 [GenerateSerializer, Immutable]
-public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null) : TurnEvent;
+public sealed record TurnFailed(TurnError Error, string Detail, long? TokenBalance = null, string? Field = null) : TurnEvent
+{
+    /// <summary>The field of the message content.</summary>
+    public const string ContentField = "content";
+
+    /// <summary>The field of the idempotency key.</summary>
+    public const string ClientMessageIdField = "clientMessageId";
+
+    /// <summary>A 400 on <paramref name="field"/> (<see cref="TurnError.InvalidContent"/>).</summary>
+    public static TurnFailed Invalid(string field, string detail) => new(TurnError.InvalidContent, detail, Field: field);
+}

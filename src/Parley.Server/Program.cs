@@ -1,12 +1,16 @@
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
+using Parley.Server.Admin;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
+using Parley.Server.Retention;
 using Parley.Server.Users;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the application's directory unless configured: a published build finds its wwwroot and
+// appsettings.json whatever the working directory (Infrastructure/ContentRoot.cs).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot.Default(args) });
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
     // The default address; --urls, ASPNETCORE_URLS or URLS override it.
@@ -26,7 +30,10 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 });
 builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
+builder.Services.AddValidation(); // DataAnnotations on request bodies (e.g. Conversations/ConversationRequests.cs): 400 before the handler
 builder.Services.AddParleyAuthentication();
+builder.Services.AddParleyAdmin();
+builder.Services.AddParleyRetention();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
 builder.AddParleyTelemetry();
@@ -36,6 +43,7 @@ builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+await app.BootstrapAdminsAsync(app.Lifetime.ApplicationStopping);
 
 app.UseSecurityHeaders();
 app.UseForwardedHeaders();
@@ -52,6 +60,7 @@ app.MapParleyHealthChecks();
 app.MapDiagnostics();
 app.MapAccounts();
 app.MapUsers();
+app.MapAdmin();
 app.MapConversations();
 app.MapChat();
 app.MapModels();

@@ -23,6 +23,7 @@ public abstract class StoreSchemaTests<TFixture>(TFixture fixture) : ParleyTests
                      (StoreSchema.Users, typeof(StoreSchema.UserColumns)),
                      (StoreSchema.Conversations, typeof(StoreSchema.ConversationColumns)),
                      (StoreSchema.Messages, typeof(StoreSchema.MessageColumns)),
+                     (StoreSchema.TokenTransactions, typeof(StoreSchema.TokenTransactionColumns)),
                  })
         {
             var entity = model.GetEntityTypes().SingleOrDefault(e => e.GetTableName() == Unquote(table));
@@ -39,7 +40,7 @@ public abstract class StoreSchemaTests<TFixture>(TFixture fixture) : ParleyTests
             }
         }
 
-        Assert.Equal(2 + 8 + StoreSchema.MessageColumns.Count, checkedColumns);
+        Assert.Equal(2 + 10 + StoreSchema.MessageColumns.Count + 7, checkedColumns);
         Assert.Equal(StoreSchema.MessageColumns.Count, StoreSchema.MessageColumns.All.Split(", ").Length);
     }
 

@@ -43,7 +43,7 @@ public sealed class TopologyTests
     [Fact]
     public void TheRenderedNginxConfigIsTheDeployedOneWithLoopbackNodes()
     {
-        var template = File.ReadAllText(Path.Combine(Topology.RepositoryRoot(), "deploy", "nginx", "parley.conf"));
+        var template = File.ReadAllText(Path.Combine(Repository.Root, "deploy", "nginx", "parley.conf"));
 
         var rendered = NginxProcess.Render(template, 18080, [18081, 18082, 18083], TimeSpan.FromSeconds(2));
 
@@ -159,7 +159,7 @@ public sealed class TopologyTests
     }
 
     /// <summary>The nginx binary; skips (locally) or fails (CI=true) when PostgreSQL or nginx is missing.</summary>
-    private static string RequireTools()
+    internal static string RequireTools()
     {
         var nginx = NginxProcess.FindBinary();
         var missing = new List<string>();

@@ -25,24 +25,26 @@ internal static class SqliteSeeder
             using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText =
-                "INSERT INTO \"Messages\" (\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"NodeId\", \"CreatedAt\") " +
-                "VALUES ($id, $conversation, $sequence, $role, $content, 'completed', NULL, NULL, $created)";
+                "INSERT INTO \"Messages\" (\"Id\", \"ConversationId\", \"Sequence\", \"Role\", \"Content\", \"Status\", \"ClientMessageId\", \"NodeId\", \"CreatedAt\", \"ParentId\") " +
+                "VALUES ($id, $conversation, $sequence, $role, $content, 'completed', NULL, NULL, $created, $parent)";
             var id = insert.Parameters.Add("$id", SqliteType.Text);
             var conversation = insert.Parameters.Add("$conversation", SqliteType.Text);
             var sequence = insert.Parameters.Add("$sequence", SqliteType.Integer);
             var role = insert.Parameters.Add("$role", SqliteType.Text);
             var content = insert.Parameters.Add("$content", SqliteType.Text);
             var created = insert.Parameters.Add("$created", SqliteType.Text);
+            var parent = insert.Parameters.Add("$parent", SqliteType.Text); // one branch: each message follows the previous one
             insert.Prepare();
 
             using var update = connection.CreateCommand();
             update.Transaction = transaction;
             update.CommandText =
-                "UPDATE \"Conversations\" SET \"LastSequence\" = $last, \"Version\" = $last, \"UpdatedAt\" = $updated, " +
+                "UPDATE \"Conversations\" SET \"LastSequence\" = $last, \"Version\" = $last, \"UpdatedAt\" = $updated, \"CurrentMessageId\" = $current, " +
                 "\"Title\" = COALESCE(\"Title\", 'Seeded conversation') WHERE \"Id\" = $id AND \"LastSequence\" = 0";
             var last = update.Parameters.Add("$last", SqliteType.Integer);
             var updated = update.Parameters.Add("$updated", SqliteType.Text);
             var conversationId = update.Parameters.Add("$id", SqliteType.Text);
+            var current = update.Parameters.Add("$current", SqliteType.Text);
             update.Prepare();
 
             var start = DateTime.UtcNow.AddDays(-30);
@@ -51,10 +53,16 @@ internal static class SqliteSeeder
                 var key = Text(conversations[c]);
                 conversation.Value = key;
                 var time = start;
+                parent.Value = DBNull.Value;
                 for (var s = 1; s <= messagesPerConversation; s++)
                 {
                     time = time.AddMilliseconds(1);
                     var user = s % 2 == 1;
+                    if (s > 1)
+                    {
+                        parent.Value = id.Value;
+                    }
+
                     id.Value = Text(Guid.CreateVersion7(new DateTimeOffset(time)));
                     sequence.Value = s;
                     role.Value = user ? "user" : "assistant";
@@ -64,6 +72,7 @@ internal static class SqliteSeeder
                 }
 
                 last.Value = messagesPerConversation;
+                current.Value = messagesPerConversation > 0 ? id.Value : DBNull.Value;
                 updated.Value = time.ToString(TimeFormat, CultureInfo.InvariantCulture);
                 conversationId.Value = key;
                 if (update.ExecuteNonQuery() != 1)

@@ -38,7 +38,7 @@ public abstract class SqlDialect
     private const string SelectBalance = $"SELECT {StoreSchema.UserColumns.TokenBalance} FROM {StoreSchema.Users} WHERE {StoreSchema.UserColumns.Id} = @p0";
 
     /// <summary>
-    /// Most message rows the writer puts in one <c>INSERT</c> (15 parameters each), a power of two up to 16. Measured with
+    /// Most message rows the writer puts in one <c>INSERT</c> (16 parameters each), a power of two up to 16. Measured with
     /// bench/Parley.Bench.Writer: PostgreSQL is fastest at 16 (fewer, larger statements in the batch's round trip);
     /// SQLite at 4, because Microsoft.Data.Sqlite finds every parameter by name on each execution and SQLite's lookup
     /// is linear, so binding grows with the square of a statement's parameters.

@@ -16,19 +16,26 @@ public sealed partial class SqlTurnStore
 
     private const string AdvanceOwnedConversation =
         $"UPDATE {Conversations} SET {ConversationColumns.Version} = @p0, {ConversationColumns.LastSequence} = @p1, {ConversationColumns.UpdatedAt} = @p2, " +
-        $"{ConversationColumns.Title} = COALESCE({ConversationColumns.Title}, @p3) " +
+        $"{ConversationColumns.Title} = COALESCE({ConversationColumns.Title}, @p3), {ConversationColumns.CurrentMessageId} = @p7 " +
         $"WHERE {ConversationColumns.Id} = @p4 AND {ConversationColumns.Version} = @p5 AND {ConversationColumns.UserId} = @p6";
 
     // The same, unless the client message id is already stored (one statement for both checks; 0 rows: find out which).
     private const string AdvanceOwnedConversationOnce = AdvanceOwnedConversation +
-        $" AND NOT EXISTS (SELECT 1 FROM {Messages} WHERE {MessageColumns.ConversationId} = @p4 AND {MessageColumns.ClientMessageId} = @p7)";
+        $" AND NOT EXISTS (SELECT 1 FROM {Messages} WHERE {MessageColumns.ConversationId} = @p4 AND {MessageColumns.ClientMessageId} = @p8)";
 
     private const string SelectOwnedVersion =
         $"SELECT {ConversationColumns.Version} FROM {Conversations} WHERE {ConversationColumns.Id} = @p0 AND {ConversationColumns.UserId} = @p1";
 
     private const string AdvanceConversation =
-        $"UPDATE {Conversations} SET {ConversationColumns.Version} = @p0, {ConversationColumns.LastSequence} = @p1, {ConversationColumns.UpdatedAt} = @p2 " +
+        $"UPDATE {Conversations} SET {ConversationColumns.Version} = @p0, {ConversationColumns.LastSequence} = @p1, {ConversationColumns.UpdatedAt} = @p2, " +
+        $"{ConversationColumns.CurrentMessageId} = @p5, {ConversationColumns.PartialReply} = NULL " +
         $"WHERE {ConversationColumns.Id} = @p3 AND {ConversationColumns.Version} = @p4";
+
+    // The token ledger: one row per balance change, inserted by the same operation (so the same transaction) as the change.
+    private const string InsertLedgerEntry =
+        $"INSERT INTO {TokenTransactions} ({TokenTransactionColumns.Id}, {TokenTransactionColumns.UserId}, {TokenTransactionColumns.Kind}, " +
+        $"{TokenTransactionColumns.Amount}, {TokenTransactionColumns.BalanceAfter}, {TokenTransactionColumns.MessageId}, {TokenTransactionColumns.CreatedAt}) " +
+        "VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)";
 
     private const string SettleUserMessage =
         $"UPDATE {Messages} SET {MessageColumns.Status} = @p0, {MessageColumns.NodeId} = NULL, " +
@@ -37,26 +44,34 @@ public sealed partial class SqlTurnStore
 
     /// <inheritdoc />
     public Task<AcceptOutcome> AcceptAsync(AcceptTurn command, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, null, cancellationToken);
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, command.AutoTitle, command.UserMessage, null, command.NodeId, cancellationToken);
 
     /// <inheritdoc />
     public Task<AcceptOutcome> CommitTurnAsync(AcceptTurn command, StoredMessage assistantMessage, CancellationToken cancellationToken) =>
-        WriteAcceptAsync(command, assistantMessage, cancellationToken);
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, command.AutoTitle, command.UserMessage, assistantMessage, null, cancellationToken);
 
-    private async Task<AcceptOutcome> WriteAcceptAsync(AcceptTurn command, StoredMessage? reply, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public Task<AcceptOutcome> CommitRegeneratedAsync(RegenerateTurn command, CancellationToken cancellationToken) =>
+        WriteAcceptAsync(command.UserId, command.ExpectedVersion, command.Cost, null, null, command.AssistantMessage, null, cancellationToken);
+
+    /// <summary>Charges the user and stores a user message (pending when <paramref name="reply"/> is null), its reply, or both.</summary>
+    private async Task<AcceptOutcome> WriteAcceptAsync(
+        Guid user, long expectedVersion, long cost, string? autoTitle, StoredMessage? message, StoredMessage? reply, string? nodeId, CancellationToken cancellationToken)
     {
-        var message = command.UserMessage;
+        var last = reply ?? message!;
+        var charged = message ?? reply!;
+        var key = charged.ClientMessageId;
         try
         {
-            return await _writer.WriteAsync(command.UserId, readsBalance: true, async (session, ct) =>
+            return await _writer.WriteAsync(user, readsBalance: true, async (session, ct) =>
             {
-                // The batch read (and on PostgreSQL locked) the user's balance before any operation ran.
-                var conversationId = _dialect.Id(message.ConversationId);
-                var userId = _dialect.Id(command.UserId);
+                // The batch read the user's balance before any operation ran.
+                var conversationId = _dialect.Id(last.ConversationId);
+                var userId = _dialect.Id(user);
                 var ledger = session.Ledger;
-                if (!ledger.TryReserve(command.UserId, command.Cost))
+                if (!ledger.TryReserve(user, cost))
                 {
-                    if (ledger.Balance(command.UserId) is not null && ledger.HasReservations(command.UserId))
+                    if (ledger.Balance(user) is not null && ledger.HasReservations(user))
                     {
                         // Other operations of this batch hold the user's tokens and may yet fail: retry on the next batch.
                         return new AcceptOutcome(AcceptStatus.VersionConflict, 0);
@@ -64,35 +79,44 @@ public sealed partial class SqlTurnStore
 
                     // Refused either way; a moved version wins (the caller reloads and retries, then sees the balance).
                     var version = await session.ScalarAsync(SelectOwnedVersion, ct, conversationId, userId);
-                    return new AcceptOutcome(version is null or DBNull || Convert.ToInt64(version, null) != command.ExpectedVersion
+                    return new AcceptOutcome(version is null or DBNull || Convert.ToInt64(version, null) != expectedVersion
                         ? AcceptStatus.VersionConflict
                         : AcceptStatus.InsufficientBalance, 0);
                 }
 
-                var moved = message.ClientMessageId is null
+                var moved = key is null
                     ? await session.ExecuteAsync(AdvanceOwnedConversation, ct,
-                        command.ExpectedVersion + 1, reply?.Sequence ?? message.Sequence, (reply ?? message).CreatedAt, command.AutoTitle,
-                        conversationId, command.ExpectedVersion, userId)
+                        expectedVersion + 1, last.Sequence, last.CreatedAt, autoTitle, conversationId, expectedVersion, userId, _dialect.Id(last.Id))
                     : await session.ExecuteAsync(AdvanceOwnedConversationOnce, ct,
-                        command.ExpectedVersion + 1, reply?.Sequence ?? message.Sequence, (reply ?? message).CreatedAt, command.AutoTitle,
-                        conversationId, command.ExpectedVersion, userId, message.ClientMessageId);
+                        expectedVersion + 1, last.Sequence, last.CreatedAt, autoTitle, conversationId, expectedVersion, userId, _dialect.Id(last.Id), key);
                 if (moved == 0)
                 {
-                    ledger.Settle(command.UserId, command.Cost, charge: false);
-                    return new AcceptOutcome(message.ClientMessageId is not null
-                        && await session.ScalarAsync(DuplicateClientMessageId, ct, conversationId, message.ClientMessageId) is not null
+                    ledger.Settle(user, cost, charge: false);
+                    return new AcceptOutcome(key is not null
+                        && await session.ScalarAsync(DuplicateClientMessageId, ct, conversationId, key) is not null
                             ? AcceptStatus.DuplicateClientMessageId
                             : AcceptStatus.VersionConflict, 0);
                 }
 
                 // Nothing can reject the operation from here on: its charge and messages join the batch's flush.
-                session.Insert(message, reply is null ? command.NodeId : null);
+                if (message is not null)
+                {
+                    session.Insert(message, reply is null ? nodeId : null);
+                }
+
                 if (reply is not null)
                 {
                     session.Insert(reply, null);
                 }
 
-                return new AcceptOutcome(AcceptStatus.Accepted, ledger.Settle(command.UserId, command.Cost, charge: true));
+                var balance = ledger.Settle(user, cost, charge: true);
+                if (cost > 0)
+                {
+                    await session.ExecuteAsync(InsertLedgerEntry, ct,
+                        _dialect.Id(Guid.CreateVersion7()), userId, "message", -cost, balance, _dialect.Id(charged.Id), charged.CreatedAt);
+                }
+
+                return new AcceptOutcome(AcceptStatus.Accepted, balance);
             }, cancellationToken);
         }
         catch (UniqueViolationException)
@@ -109,7 +133,7 @@ public sealed partial class SqlTurnStore
         {
             var conversationId = _dialect.Id(reply.ConversationId);
             var moved = await session.ExecuteAsync(AdvanceConversation, ct,
-                command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, conversationId, command.ExpectedVersion);
+                command.ExpectedVersion + 1, reply.Sequence, reply.CreatedAt, conversationId, command.ExpectedVersion, _dialect.Id(reply.Id));
             if (moved == 0)
             {
                 return new CompleteOutcome(false, null);
@@ -121,6 +145,13 @@ public sealed partial class SqlTurnStore
             long? balance = command.Refund > 0 && session.Ledger.Balance(command.UserId) is not null
                 ? session.Ledger.Refund(command.UserId, command.Refund)
                 : null;
+            if (balance is not null)
+            {
+                await session.ExecuteAsync(InsertLedgerEntry, ct,
+                    _dialect.Id(Guid.CreateVersion7()), _dialect.Id(command.UserId), "refund", command.Refund, balance,
+                    _dialect.Id(command.UserMessageId ?? reply.Id), reply.CreatedAt);
+            }
+
             return new CompleteOutcome(true, balance);
         }, cancellationToken);
     }

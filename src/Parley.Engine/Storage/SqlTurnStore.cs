@@ -11,26 +11,20 @@ namespace Parley.Engine.Storage;
 /// <remarks>
 /// The schema is the server's EF Core model (<see cref="StoreSchema"/> names its tables and columns); its migrations
 /// create it. Every commit carries <c>WHERE "Version" = expected</c> (optimistic concurrency), and a charge is checked
-/// against the balance read in the writer's transaction (locked on PostgreSQL), so both stay correct when several nodes write.
+/// against the balance read in the writer's transaction, whose single <c>UPDATE … RETURNING</c> per user proves nobody
+/// else changed it, so both stay correct when several nodes write. Every balance change (charge, refund) appends its
+/// ledger row (<c>TokenTransactions</c>) in the same operation, so in the same group-commit transaction.
 /// </remarks>
 public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 {
     // ReadMessage reads MessageColumns.All by position; NodeId (8) only where the pending node matters.
     private const string SelectConversation =
         $"SELECT {ConversationColumns.UserId}, {ConversationColumns.Version}, {ConversationColumns.LastSequence}, {ConversationColumns.Title}, " +
-        $"{ConversationColumns.Model}, {ConversationColumns.SystemPrompt} FROM {Conversations} WHERE {ConversationColumns.Id} = @p0";
+        $"{ConversationColumns.Model}, {ConversationColumns.SystemPrompt}, {ConversationColumns.CurrentMessageId}, {ConversationColumns.PartialReply} " +
+        $"FROM {Conversations} WHERE {ConversationColumns.Id} = @p0";
 
-    private const string SelectRecentMessages =
-        $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Sequence} <= @p1 " +
-        $"ORDER BY {MessageColumns.Sequence} DESC LIMIT @p2";
-
-    private const string SelectTurnByClientMessageId =
-        $"SELECT m.{MessageColumns.Id}, m.{MessageColumns.ConversationId}, m.{MessageColumns.Sequence}, m.{MessageColumns.Role}, m.{MessageColumns.Content}, " +
-        $"m.{MessageColumns.Status}, m.{MessageColumns.ClientMessageId}, m.{MessageColumns.CreatedAt}, m.{MessageColumns.NodeId}, m.{MessageColumns.TokenCount}, " +
-        $"m.{MessageColumns.Model}, m.{MessageColumns.FinishReason}, m.{MessageColumns.PromptTokens}, m.{MessageColumns.CompletionTokens}, m.{MessageColumns.Charge} " +
-        $"FROM {Messages} u JOIN {Messages} m ON m.{MessageColumns.ConversationId} = u.{MessageColumns.ConversationId} " +
-        $"AND m.{MessageColumns.Sequence} IN (u.{MessageColumns.Sequence}, u.{MessageColumns.Sequence} + 1) " +
-        $"WHERE u.{MessageColumns.ConversationId} = @p0 AND u.{MessageColumns.ClientMessageId} = @p1 ORDER BY m.{MessageColumns.Sequence}";
+    private const string SelectMessageAtSequence =
+        $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Sequence} = @p1";
 
     private const string SelectBalance = $"SELECT {UserColumns.TokenBalance} FROM {Users} WHERE {UserColumns.Id} = @p0";
 
@@ -69,7 +63,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         Guid userId;
         long version, lastSequence;
-        string? title, model, systemPrompt;
+        string? title, model, systemPrompt, partialReply;
+        Guid? current;
         await using (var command = Command(connection, SelectConversation, _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -84,52 +79,27 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
             title = reader.IsDBNull(3) ? null : reader.GetString(3);
             model = reader.IsDBNull(4) ? null : reader.GetString(4);
             systemPrompt = reader.IsDBNull(5) ? null : reader.GetString(5);
+            current = reader.IsDBNull(6) ? null : reader.GetGuid(6);
+            partialReply = reader.IsDBNull(7) ? null : reader.GetString(7);
+        }
+
+        // The newest message: a user message there is a pending turn, and the branch to load is its own.
+        string? pendingNode = null;
+        Guid? leaf = current;
+        await using (var command = Command(connection, SelectMessageAtSequence, _dialect.Id(conversationId), lastSequence))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken) && reader.GetString(3) == MessageRoles.User)
+            {
+                pendingNode = reader.IsDBNull(8) ? "" : reader.GetString(8);
+                leaf = reader.GetGuid(0);
+            }
         }
 
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
-        var messages = new List<StoredMessage>(Math.Min(maxMessages, (int)Math.Min(lastSequence, int.MaxValue)));
-        string? pendingNode = null;
-        await using (var command = Command(connection, SelectRecentMessages, _dialect.Id(conversationId), lastSequence, maxMessages))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var message = ReadMessage(reader);
-                if (messages.Count == 0 && message.Role == MessageRoles.User)
-                {
-                    pendingNode = reader.IsDBNull(8) ? "" : reader.GetString(8);
-                }
-
-                messages.Add(message);
-            }
-        }
-
-        messages.Reverse();
-        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt);
-    }
-
-    /// <inheritdoc />
-    public async Task<StoredTurn?> FindTurnAsync(Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection, SelectTurnByClientMessageId,
-            _dialect.Id(conversationId), clientMessageId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        StoredMessage? user = null, assistant = null;
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var message = ReadMessage(reader);
-            if (user is null)
-            {
-                user = message;
-            }
-            else
-            {
-                assistant = message;
-            }
-        }
-
-        return user is null ? null : new StoredTurn(user, assistant);
+        var messages = leaf is { } id ? await ReadPathAsync(connection, conversationId, id, maxMessages, lastSequence, cancellationToken) : [];
+        return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt,
+            pendingNode is null ? null : partialReply, current);
     }
 
     /// <inheritdoc />
@@ -168,7 +138,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         reader.IsDBNull(10) ? null : reader.GetString(10),
         reader.IsDBNull(11) ? null : string.Intern(reader.GetString(11)),
         reader.IsDBNull(12) ? null : new Bots.TokenUsage(reader.GetInt32(12), reader.IsDBNull(13) ? 0 : reader.GetInt32(13)),
-        reader.GetInt64(14));
+        reader.GetInt64(14),
+        reader.IsDBNull(15) ? null : reader.GetGuid(15));
 
     private static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<object?> values)
     {

@@ -16,6 +16,9 @@ public static class StoreSchema
     /// <summary>The messages table.</summary>
     public const string Messages = "\"Messages\"";
 
+    /// <summary>The token ledger: one row per balance change.</summary>
+    public const string TokenTransactions = "\"TokenTransactions\"";
+
     /// <summary>Columns of <see cref="Users"/>.</summary>
     public static class UserColumns
     {
@@ -52,6 +55,12 @@ public static class StoreSchema
 
         /// <summary>Time of the last commit.</summary>
         public const string UpdatedAt = "\"UpdatedAt\"";
+
+        /// <summary>The leaf of the branch shown (the newest message of the current branch).</summary>
+        public const string CurrentMessageId = "\"CurrentMessageId\"";
+
+        /// <summary>A pending turn's reply so far (its last checkpoint).</summary>
+        public const string PartialReply = "\"PartialReply\"";
     }
 
     /// <summary>Columns of <see cref="Messages"/>.</summary>
@@ -102,12 +111,40 @@ public static class StoreSchema
         /// <summary>Tokens charged for a user message.</summary>
         public const string Charge = "\"Charge\"";
 
+        /// <summary>The message this one follows in its branch (null for a conversation's first).</summary>
+        public const string ParentId = "\"ParentId\"";
+
         /// <summary>Every column, in the order <see cref="SqlTurnStore"/> writes and reads them (its reader reads by position).</summary>
         public const string All = Id + ", " + ConversationId + ", " + Sequence + ", " + Role + ", " + Content + ", " + Status + ", " +
             ClientMessageId + ", " + CreatedAt + ", " + NodeId + ", " + TokenCount + ", " + Model + ", " + FinishReason + ", " +
-            PromptTokens + ", " + CompletionTokens + ", " + Charge;
+            PromptTokens + ", " + CompletionTokens + ", " + Charge + ", " + ParentId;
 
         /// <summary>How many columns <see cref="All"/> names.</summary>
-        public const int Count = 15;
+        public const int Count = 16;
+    }
+
+    /// <summary>Columns of <see cref="TokenTransactions"/>.</summary>
+    public static class TokenTransactionColumns
+    {
+        /// <summary>Primary key.</summary>
+        public const string Id = "\"Id\"";
+
+        /// <summary>The user whose balance changed.</summary>
+        public const string UserId = "\"UserId\"";
+
+        /// <summary>message, refund, …</summary>
+        public const string Kind = "\"Kind\"";
+
+        /// <summary>The change (negative: a charge).</summary>
+        public const string Amount = "\"Amount\"";
+
+        /// <summary>The balance after the change.</summary>
+        public const string BalanceAfter = "\"BalanceAfter\"";
+
+        /// <summary>The message charged or refunded.</summary>
+        public const string MessageId = "\"MessageId\"";
+
+        /// <summary>When.</summary>
+        public const string CreatedAt = "\"CreatedAt\"";
     }
 }

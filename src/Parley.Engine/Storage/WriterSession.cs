@@ -273,6 +273,7 @@ internal sealed class WriterSession
             values[p + 12] = message.Usage?.PromptTokens;
             values[p + 13] = message.Usage?.CompletionTokens;
             values[p + 14] = message.Charge;
+            values[p + 15] = message.ParentId is { } parent ? Dialect.Id(parent) : null;
         }
 
         return values;

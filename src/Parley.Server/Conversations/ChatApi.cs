@@ -28,8 +28,6 @@ public static class ChatApi
         routes.MapPost("/api/chat", Chat).WithTags("Conversations").WithName("Chat").RequireAuthorization()
             .RequireMessageRateLimit()
             .WithSummary("Send a message, creating a conversation when no conversationId is given.")
-            .Produces<ChatResponse>()
-            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -38,7 +36,7 @@ public static class ChatApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
     /// <summary>200 with the turn; 400 on bad content; 402 out of tokens; 404 unknown conversation; 429; 502; 503. A new conversation is not created when the content is invalid or the balance is short.</summary>
-    public static async Task<IResult> Chat(
+    public static async Task<Results<Ok<ChatResponse>, ValidationProblem, ProblemHttpResult>> Chat(
         ChatRequest body, ClaimsPrincipal principal, ParleyDbContext db, ConversationClient engine, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(body.Message))
@@ -55,7 +53,7 @@ public static class ChatApi
                 ?? throw new UnknownUserException(); // a valid token that outlived its user: 401
             if (balance < engine.CostPerMessage)
             {
-                return ConversationsApi.ToProblem(new TurnFailed(TurnError.InsufficientBalance,
+                return TurnProblems.ToResult(new TurnFailed(TurnError.InsufficientBalance,
                     $"The token balance does not cover a message ({engine.CostPerMessage} tokens).", balance), http);
             }
 
@@ -72,9 +70,7 @@ public static class ChatApi
                 await db.Conversations.Where(c => c.Id == conversationId && c.LastSequence == 0).ExecuteDeleteAsync(CancellationToken.None);
             }
 
-            return failure.Error == TurnError.InvalidContent
-                ? Problems.Field("message", failure.Detail)
-                : ConversationsApi.ToProblem(failure, http);
+            return TurnProblems.ToResult(failure, http, contentField: "message");
         }
 
         return TypedResults.Ok(new ChatResponse(conversationId.Value,

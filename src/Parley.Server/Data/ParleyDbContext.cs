@@ -4,16 +4,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Parley.Server.Data;
 
-/// <summary>A Parley account: an ASP.NET Core Identity user with a token balance.</summary>
-public sealed class User : IdentityUser<Guid>
-{
-    /// <summary>Tokens left; each accepted message costs <c>Quota:CostPerMessage</c>. Changed only by atomic SQL updates.</summary>
-    public long TokenBalance { get; set; }
-
-    /// <summary>When the account was created (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-}
-
 /// <summary>A conversation row. Its turn log lives in <see cref="Message"/>.</summary>
 public sealed class Conversation
 {
@@ -38,14 +28,30 @@ public sealed class Conversation
     /// <summary>Sequence of the newest message; sequences are contiguous from 1, so this is also the message count.</summary>
     public long LastSequence { get; set; }
 
+    /// <summary>The leaf of the branch the user is on (the thread shown and continued); null while empty.</summary>
+    public Guid? CurrentMessageId { get; set; }
+
+    /// <summary>Pinned conversations are listed first.</summary>
+    public bool Pinned { get; set; }
+
+    /// <summary>Archived conversations are left out of the list unless it asks for them.</summary>
+    public bool Archived { get; set; }
+
     /// <summary>The model that answers (an id of <c>Bot:Models</c>); null for <c>Bot:DefaultModel</c>.</summary>
     public string? Model { get; set; }
 
     /// <summary>The system prompt; null for <c>Bot:SystemPrompt</c>, empty for none (at most 8,000 characters).</summary>
     public string? SystemPrompt { get; set; }
+
+    /// <summary>While a streamed turn is pending: its reply so far, written every <c>Engine:CheckpointInterval</c> and
+    /// cleared when the reply is stored. A crash leaves it for recovery, which stores it as the failed reply.</summary>
+    public string? PartialReply { get; set; }
 }
 
-/// <summary>A stored message. <c>(ConversationId, Sequence)</c> is unique; so is <c>(ConversationId, ClientMessageId)</c>.</summary>
+/// <summary>
+/// A stored message, a node of its conversation's tree (<see cref="ParentId"/>). <c>(ConversationId, Sequence)</c> is
+/// unique; so is <c>(ConversationId, ClientMessageId)</c>.
+/// </summary>
 public sealed class Message
 {
     /// <summary>Message id (UUID v7).</summary>
@@ -54,8 +60,11 @@ public sealed class Message
     /// <summary>The conversation.</summary>
     public Guid ConversationId { get; set; }
 
-    /// <summary>1-based position in the conversation.</summary>
+    /// <summary>1-based, contiguous, in the order the conversation's messages were stored.</summary>
     public long Sequence { get; set; }
+
+    /// <summary>The previous message of its branch; null for a first message. Siblings share a parent.</summary>
+    public Guid? ParentId { get; set; }
 
     /// <summary><c>user</c> or <c>assistant</c>.</summary>
     public required string Role { get; set; }
@@ -94,44 +103,6 @@ public sealed class Message
     public long Charge { get; set; }
 }
 
-/// <summary>A login session: the family of its rotating refresh tokens and the <c>sid</c> claim of its access tokens.</summary>
-public sealed class AuthSession
-{
-    /// <summary>Session id, carried in access tokens as the <c>sid</c> claim.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Login time (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-
-    /// <summary>When logout or refresh-token reuse ended the session (UTC); its access tokens stop working then.</summary>
-    public DateTime? RevokedAt { get; set; }
-}
-
-/// <summary>A refresh token, stored as the SHA-256 of its value (the value itself is never stored).</summary>
-public sealed class RefreshToken
-{
-    /// <summary>Row id.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The session (token family).</summary>
-    public Guid SessionId { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Base64url SHA-256 of the token value.</summary>
-    public required string TokenHash { get; set; }
-
-    /// <summary>Expiry (UTC).</summary>
-    public DateTime ExpiresAt { get; set; }
-
-    /// <summary>When it was exchanged for a new pair (rotation); presenting it again revokes the session.</summary>
-    public DateTime? UsedAt { get; set; }
-}
-
 /// <summary>Parley's EF Core model. Provider-specific subclasses carry their own migrations.</summary>
 public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbContext<User, IdentityRole<Guid>, Guid>(options)
 {
@@ -147,6 +118,12 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
     /// <summary>Refresh tokens.</summary>
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    /// <summary>The token ledger.</summary>
+    public DbSet<TokenTransaction> TokenTransactions => Set<TokenTransaction>();
+
+    /// <summary>Cluster-wide job leases and last runs.</summary>
+    public DbSet<JobRun> JobRuns => Set<JobRun>();
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -154,13 +131,14 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
         // Email is optional but unique when given (NULLs never collide in a unique index).
         builder.Entity<User>().HasIndex(u => u.NormalizedEmail).HasDatabaseName("EmailIndex").IsUnique();
+        builder.Entity<User>().Property(u => u.Role).HasMaxLength(16).HasDefaultValue(AccountRoles.User);
 
         builder.Entity<Conversation>(conversation =>
         {
-            conversation.Property(c => c.Title).HasMaxLength(200);
+            conversation.Property(c => c.Title).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxTitleLength);
             conversation.Property(c => c.Model).HasMaxLength(100);
-            conversation.Property(c => c.SystemPrompt).HasMaxLength(8000);
-            conversation.HasIndex(c => new { c.UserId, c.UpdatedAt, c.Id }); // list: newest activity first
+            conversation.Property(c => c.SystemPrompt).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxSystemPromptLength);
+            conversation.HasIndex(c => new { c.UserId, c.Archived, c.Pinned, c.UpdatedAt, c.Id }); // list: pinned first, then newest activity
             conversation.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
@@ -175,13 +153,32 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
             message.HasIndex(m => new { m.ConversationId, m.Sequence }).IsUnique(); // history pages, context loads
             message.HasIndex(m => new { m.ConversationId, m.ClientMessageId }).IsUnique().HasFilter("\"ClientMessageId\" IS NOT NULL");
             message.HasIndex(m => m.NodeId).HasFilter("\"Status\" = 'pending'"); // crash recovery, no full scan
+            message.HasIndex(m => new { m.ConversationId, m.ParentId }); // siblings, descendants
             message.HasOne<Conversation>().WithMany().HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<AuthSession>(session =>
         {
             session.HasIndex(s => s.RevokedAt);
+            session.Property(s => s.UserAgent).HasMaxLength(256);
             session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<TokenTransaction>(entry =>
+        {
+            entry.ToTable("TokenTransactions");
+            entry.Property(t => t.Kind).HasMaxLength(16);
+            entry.Property(t => t.Reason).HasMaxLength(200);
+            entry.HasIndex(t => new { t.UserId, t.Id }); // a user's ledger, newest first
+            entry.HasIndex(t => new { t.CreatedAt, t.Kind }); // stats: tokens charged in the last 24 h
+            entry.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<JobRun>(job =>
+        {
+            job.HasKey(j => j.Name);
+            job.Property(j => j.Name).HasMaxLength(64);
+            job.Property(j => j.LeaseHolder).HasMaxLength(100);
         });
 
         builder.Entity<RefreshToken>(token =>

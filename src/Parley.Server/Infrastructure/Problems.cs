@@ -116,13 +116,18 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
 public sealed class UnknownUserException() : Exception("The access token's user no longer exists.");
 
 /// <summary>Adds <c>traceId</c> to every problem details response.</summary>
-public static class ProblemDetailsSetup
+public static partial class ProblemDetailsSetup
 {
     /// <summary>The <c>type</c> of a 429 problem: RFC 6585 §4 (ASP.NET Core has no default for it).</summary>
     public const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
 
     /// <summary>The <c>type</c> of a 402 problem: RFC 9110 §15.5.3.</summary>
     public const string PaymentRequiredType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.3";
+
+    [GeneratedRegex(@"^[A-Z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*(\[\d+\])?)*$")]
+    private static partial Regex MemberPath();
+
+    private static bool IsMemberPath(string key) => MemberPath().IsMatch(key);
 
     /// <summary>Registers problem details with a trace id (and a <c>type</c> where ASP.NET Core has none) and the exception handler.</summary>
     public static IServiceCollection AddParleyProblemDetails(this IServiceCollection services)
@@ -137,6 +142,19 @@ public static class ProblemDetailsSetup
                 _ => null,
             };
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+            if (problem is HttpValidationProblemDetails validation && validation.Errors.Keys.Any(IsMemberPath))
+            {
+                // AddValidation() names fields by their C# member paths (UserName, Items[0].Name); the API's keys are
+                // camelCase, as in the body. Other keys (a header such as Last-Event-ID) stay as they are.
+                var errors = validation.Errors.ToDictionary(
+                    e => IsMemberPath(e.Key) ? string.Join('.', e.Key.Split('.').Select(JsonNamingPolicy.CamelCase.ConvertName)) : e.Key,
+                    e => e.Value);
+                validation.Errors.Clear();
+                foreach (var (key, value) in errors)
+                {
+                    validation.Errors[key] = value;
+                }
+            }
         });
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
@@ -160,8 +178,9 @@ internal sealed class AnyAcceptProblemDetailsWriter(
     /// <inheritdoc />
     public ValueTask WriteAsync(ProblemDetailsContext context)
     {
-        options.Value.CustomizeProblemDetails?.Invoke(context);
         var problem = context.ProblemDetails;
+        problem.Status ??= context.HttpContext.Response.StatusCode; // request validation leaves it to the writer
+        options.Value.CustomizeProblemDetails?.Invoke(context);
         return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
             problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
     }

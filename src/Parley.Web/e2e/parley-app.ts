@@ -18,7 +18,7 @@ export class ParleyApp {
 
   static baseUrl(): string {
     const url = process.env.PARLEY_BASE_URL;
-    if (!url) throw new Error('PARLEY_BASE_URL is not set: the global setup did not start the server.');
+    if (!url) throw new Error('PARLEY_BASE_URL is not set: playwright.config.ts did not start the server.');
     return url;
   }
 

@@ -1,6 +1,7 @@
-import { useEffect } from 'react';
+import { useCallback, useEffect } from 'react';
 import { useChat, type UseChatOptions } from '../hooks/use-chat';
 import { navigate } from '../lib/router';
+import type { Message as MessageModel } from '../lib/types';
 import { ConversationSettings, ModelPicker } from './chat-settings';
 import { ErrorBanner } from './error-banner';
 import { MessageInput } from './message-input';
@@ -23,7 +24,8 @@ const wideScreen = () => typeof window.matchMedia !== 'function' || window.match
 /**
  * One conversation: its history (newest page first, older pages on scroll-up), the composer, and the
  * streaming of each turn (hooks/use-chat.ts). Mounted per conversation (keyed by the parent); a reply that is
- * still streaming when the user switches away completes in the background.
+ * still streaming when the user switches away completes at the server, and coming back (or reloading) shows it
+ * continuing from where it is. A lost connection reconnects on its own, shown as "reconnecting".
  */
 export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, ...options }: ChatProps) {
   const {
@@ -36,17 +38,28 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
     input,
     setInput,
     streaming,
+    reconnecting,
     error,
     setError,
     announcement,
     sendCount,
     send,
+    regenerate,
+    switchBranch,
     stop,
     conversationId,
     models,
     model,
     setModel,
   } = useChat(options);
+
+  // Stable callbacks: the messages are memoised and must not re-render for every streamed chunk.
+  const edit = useCallback(
+    (message: MessageModel, content: string) => void send(content, { messageId: message.id, parentId: message.parentId ?? null }),
+    [send],
+  );
+  const regenerateReply = useCallback((message: MessageModel) => void regenerate(message.id), [regenerate]);
+  const showVersion = useCallback((messageId: string) => void switchBranch(messageId), [switchBranch]);
 
   // Escape stops a running reply (unless a dialog or the drawer is open: Escape closes those first).
   useEffect(() => {
@@ -94,12 +107,26 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
           onLoadOlder={loadOlder}
           sendCount={sendCount}
           onExample={(prompt) => (outOfTokens ? setInput(prompt) : void send(prompt))}
+          busy={streaming}
+          onEdit={outOfTokens ? undefined : edit}
+          onRegenerate={outOfTokens ? undefined : regenerateReply}
+          onSwitch={showVersion}
         />
       )}
       <div className="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="reply-announcement">
         {announcement}
       </div>
       <div className="shrink-0 bg-white px-3 pt-2 pb-3 sm:px-6 sm:pb-4">
+        {reconnecting && (
+          <p
+            role="status"
+            data-testid="reconnecting"
+            className="mx-auto mb-2 flex w-full max-w-3xl items-center gap-2 rounded-xl border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+          >
+            <span className="size-2 animate-pulse rounded-full bg-amber-500" aria-hidden="true" />
+            Connection lost — reconnecting to the reply…
+          </p>
+        )}
         {error && (
           <ErrorBanner
             className="mx-auto mb-2 w-full max-w-3xl"

@@ -1,4 +1,5 @@
 import { render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../test/fake-fetch';
 import { Message } from './message';
@@ -85,5 +86,47 @@ describe('Message', () => {
     );
     expect(screen.getByTestId('usage')).toHaveTextContent('42 tokens · gpt-4o-mini');
     expect(screen.getByText('Cut off at the reply length limit')).toBeInTheDocument();
+  });
+});
+
+describe('Message versions and edits', () => {
+  it('shows "< 2/3 >" for a message with siblings and switches to the neighbours', async () => {
+    const picked: string[] = [];
+    const message = msg({ id: 'b', role: 'assistant', content: 'second', siblingIds: ['a', 'b', 'c'] });
+    render(<Message message={message} onSwitch={(id) => picked.push(id)} />);
+
+    expect(screen.getByTestId('version-label')).toHaveTextContent('2/3');
+    screen.getByTestId('previous-version').click();
+    screen.getByTestId('next-version').click();
+    expect(picked).toEqual(['a', 'c']);
+  });
+
+  it('shows no picker for a message without siblings', () => {
+    render(<Message message={msg({ id: 'a', role: 'user', content: 'only', siblingIds: ['a'] })} onSwitch={() => undefined} />);
+    expect(screen.queryByTestId('version-picker')).toBeNull();
+  });
+
+  it('edits a user message in place and sends the new text', async () => {
+    const user = userEvent.setup();
+    const edits: string[] = [];
+    const message = msg({ id: 'u', role: 'user', content: 'old text' });
+    render(<Message message={message} onEdit={(_, content) => edits.push(content)} />);
+
+    await user.click(screen.getByTestId('edit-message'));
+    const input = screen.getByTestId('edit-message-input');
+    expect(input).toHaveValue('old text');
+    await user.clear(input);
+    await user.type(input, 'new text{Enter}');
+
+    expect(edits).toEqual(['new text']);
+    await waitFor(() => expect(screen.queryByTestId('edit-message-input')).toBeNull());
+  });
+
+  it('offers regenerate on the last reply only', () => {
+    const reply = msg({ id: 'r', role: 'assistant', content: 'reply' });
+    const { rerender } = render(<Message message={reply} onRegenerate={() => undefined} last={false} />);
+    expect(screen.queryByTestId('regenerate')).toBeNull();
+    rerender(<Message message={reply} onRegenerate={() => undefined} last />);
+    expect(screen.getByTestId('regenerate')).toBeInTheDocument();
   });
 });

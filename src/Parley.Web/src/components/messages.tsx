@@ -13,6 +13,14 @@ interface MessagesProps {
   sendCount: number;
   /** The empty state offers example prompts; picking one calls this. */
   onExample?: (prompt: string) => void;
+  /** Edits a user message: sends `content` as its new version. */
+  onEdit?: (message: MessageModel, content: string) => void;
+  /** Writes a new version of the last reply. */
+  onRegenerate?: (message: MessageModel) => void;
+  /** Shows another version of a message. */
+  onSwitch?: (messageId: string) => void;
+  /** A turn is running: editing, regenerating and switching wait. */
+  busy?: boolean;
 }
 
 const EXAMPLES = [
@@ -25,7 +33,18 @@ const EXAMPLES = [
 /** Load older messages when the user scrolls this close (px) to the top. */
 const LOAD_OLDER_AT = 120;
 
-export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCount, onExample }: MessagesProps) {
+export function Messages({
+  messages,
+  hasOlder,
+  loadingOlder,
+  onLoadOlder,
+  sendCount,
+  onExample,
+  onEdit,
+  onRegenerate,
+  onSwitch,
+  busy,
+}: MessagesProps) {
   const { containerRef, isAtBottom, scrollToBottom, onScroll, onWheel } = useScrollToBottom<HTMLDivElement>();
   // Distance from the bottom before older messages were prepended, to keep the view still.
   const anchorRef = useRef<number | null>(null);
@@ -106,8 +125,16 @@ export function Messages({ messages, hasOlder, loadingOlder, onLoadOlder, sendCo
             </div>
           ) : (
             <div role="log" aria-label="Messages" aria-live="off" className="flex flex-col gap-6">
-              {messages.map((message) => (
-                <Message key={message.id} message={message} />
+              {messages.map((message, index) => (
+                <Message
+                  key={message.id}
+                  message={message}
+                  busy={busy}
+                  onSwitch={onSwitch}
+                  onEdit={onEdit}
+                  onRegenerate={onRegenerate}
+                  last={index === messages.length - 1}
+                />
               ))}
             </div>
           )}

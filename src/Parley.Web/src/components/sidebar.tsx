@@ -3,7 +3,7 @@ import { conversationPath } from '../lib/router';
 import type { Conversation } from '../lib/types';
 import { ConfirmDialog } from './confirm-dialog';
 import { ThemePicker } from './theme-picker';
-import { CloseIcon, LogoIcon, LogoutIcon, PencilIcon, PlusIcon, TrashIcon } from './icons';
+import { ArchiveIcon, CloseIcon, LogoIcon, LogoutIcon, PencilIcon, PinIcon, PlusIcon, TrashIcon } from './icons';
 
 interface SidebarProps {
   conversations: Conversation[];
@@ -21,15 +21,32 @@ interface SidebarProps {
   onRename: (id: string, title: string) => Promise<void>;
   /** Resolves true when the conversation was deleted. */
   onDelete: (id: string) => Promise<boolean>;
+  /** Pins or unpins (pinned ones are listed first). */
+  onPin: (id: string, pinned: boolean) => void;
+  /** Archives or restores (archived ones are listed only in the Archived view). */
+  onArchive: (id: string, archived: boolean) => void;
+  /** The list shows the archived conversations. */
+  archivedView: boolean;
+  onShowArchived: (show: boolean) => void;
   onLogout: () => void;
+  /** Shows the Admin link. */
+  isAdmin?: boolean;
+  /** Opens an app page (`/account`, `/admin`). */
+  onOpenPage?: (path: '/account' | '/admin') => void;
 }
 
 export function displayTitle(conversation: Pick<Conversation, 'title'>): string {
   return conversation.title?.trim() || 'New chat';
 }
 
-/** Groups by last activity the way chat products do: Today, Yesterday, Previous 7 days, Older. */
+/** Groups the way chat products do: Pinned, then by last activity: Today, Yesterday, Previous 7 days, Older. */
 function groupByActivity(conversations: Conversation[], now = new Date()): { label: string; items: Conversation[] }[] {
+  const pinned = conversations.filter((c) => c.pinned);
+  const rest = groupByDate(conversations.filter((c) => !c.pinned), now);
+  return pinned.length > 0 ? [{ label: 'Pinned', items: pinned }, ...rest] : rest;
+}
+
+function groupByDate(conversations: Conversation[], now: Date): { label: string; items: Conversation[] }[] {
   const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
   const day = 86_400_000;
   const groups = [
@@ -52,13 +69,19 @@ function ConversationItem({
   onSelect,
   onRename,
   onAskDelete,
+  onPin,
+  onArchive,
 }: {
   conversation: Conversation;
   selected: boolean;
   onSelect: (id: string) => void;
   onRename: (id: string, title: string) => Promise<void>;
   onAskDelete: (conversation: Conversation) => void;
+  onPin: (id: string, pinned: boolean) => void;
+  onArchive: (id: string, archived: boolean) => void;
 }) {
+  const pinned = conversation.pinned ?? false;
+  const archived = conversation.archived ?? false;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const committedRef = useRef(false);
@@ -127,8 +150,8 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-24! outline-none group-focus-within:pr-16 group-hover:pr-16 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-16 ${
-              selected ? 'pr-16' : 'pr-2.5'
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-44! outline-none group-focus-within:pr-30 group-hover:pr-30 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-30 ${
+              selected ? 'pr-30' : 'pr-2.5'
             }`}
             data-testid="conversation-link"
           >
@@ -158,6 +181,27 @@ function ConversationItem({
             >
               <TrashIcon width={15} height={15} />
             </button>
+            {!archived && (
+              <button
+                type="button"
+                onClick={() => onPin(conversation.id, !pinned)}
+                aria-label={`${pinned ? 'Unpin' : 'Pin'} “${title}”`}
+                aria-pressed={pinned}
+                data-testid="pin-conversation"
+                className={`icon-button size-7 ${pinned ? 'text-zinc-900' : ''}`}
+              >
+                <PinIcon width={15} height={15} />
+              </button>
+            )}
+            <button
+              type="button"
+              onClick={() => onArchive(conversation.id, !archived)}
+              aria-label={`${archived ? 'Restore' : 'Archive'} “${title}”`}
+              data-testid={archived ? 'unarchive-conversation' : 'archive-conversation'}
+              className="icon-button size-7"
+            >
+              <ArchiveIcon width={15} height={15} />
+            </button>
           </div>
         </>
       )}
@@ -180,7 +224,13 @@ export function Sidebar({
   onSelect,
   onRename,
   onDelete,
+  onPin,
+  onArchive,
+  archivedView,
+  onShowArchived,
   onLogout,
+  isAdmin = false,
+  onOpenPage,
 }: SidebarProps) {
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
@@ -242,7 +292,7 @@ export function Sidebar({
     const index = ordered.findIndex((c) => c.id === confirming.id);
     const neighbour = ordered[index + 1] ?? ordered[index - 1] ?? null;
     setDeleting(true);
-    let deleted = false;
+    let deleted: boolean;
     try {
       deleted = await onDelete(confirming.id);
     } finally {
@@ -301,9 +351,19 @@ export function Sidebar({
               </button>
             </div>
           )}
+          {archivedView && (
+            <div className="flex items-center justify-between px-2.5 pt-1 pb-1">
+              <h2 className="text-sm font-semibold text-zinc-900" data-testid="archived-heading">
+                Archived
+              </h2>
+              <button type="button" className="link text-xs" onClick={() => onShowArchived(false)} data-testid="leave-archived">
+                Back to chats
+              </button>
+            </div>
+          )}
           {status === 'ready' && conversations.length === 0 && (
             <p className="px-2.5 py-2 text-sm text-zinc-500" data-testid="conversations-empty">
-              No conversations yet.
+              {archivedView ? 'No archived conversations.' : 'No conversations yet.'}
             </p>
           )}
           {groupByActivity(conversations).map((group) => (
@@ -318,6 +378,8 @@ export function Sidebar({
                     onSelect={onSelect}
                     onRename={onRename}
                     onAskDelete={setConfirming}
+                    onPin={onPin}
+                    onArchive={onArchive}
                   />
                 ))}
               </ul>
@@ -328,10 +390,33 @@ export function Sidebar({
               {loadingMore ? 'Loading…' : 'Show more'}
             </button>
           )}
+          {!archivedView && (
+            <button
+              type="button"
+              onClick={() => onShowArchived(true)}
+              data-testid="show-archived"
+              className="btn-ghost mt-3 flex w-full items-center gap-2 px-2.5 text-xs text-zinc-600"
+            >
+              <ArchiveIcon width={14} height={14} />
+              Archived
+            </button>
+          )}
         </nav>
         <div className="shrink-0 border-t border-zinc-200 px-3 pt-2.5">
           <ThemePicker />
         </div>
+        {onOpenPage && (
+          <div className="flex shrink-0 gap-1 px-3 pt-2">
+            <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/account')} data-testid="account-link">
+              Account
+            </button>
+            {isAdmin && (
+              <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/admin')} data-testid="admin-link">
+                Admin
+              </button>
+            )}
+          </div>
+        )}
         <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">
           <span
             aria-hidden="true"

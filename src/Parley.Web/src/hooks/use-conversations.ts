@@ -24,12 +24,14 @@ export function useConversations() {
     loadingMore: false,
   });
   const [reloadCount, setReloadCount] = useState(0);
+  /** The Archived view lists only archived conversations; the normal list leaves them out. */
+  const [archived, setArchivedView] = useState(false);
   // Refreshes of one conversation can resolve out of order: only the latest request per id counts.
   const refreshTickets = useRef(new Map<string, number>());
 
   useEffect(() => {
     let active = true;
-    api.listConversations({ limit: PAGE_SIZE }).then(
+    api.listConversations({ limit: PAGE_SIZE, archived }).then(
       (page) => {
         if (active) setState((s) => ({ ...s, items: page.items, nextCursor: page.nextCursor, status: 'ready', error: null }));
       },
@@ -40,7 +42,13 @@ export function useConversations() {
     return () => {
       active = false;
     };
-  }, [api, reloadCount]);
+  }, [api, reloadCount, archived]);
+
+  /** Switches between the normal list and the Archived view. */
+  const showArchived = useCallback((show: boolean) => {
+    setState((s) => ({ ...s, items: [], nextCursor: null, status: 'loading', error: null }));
+    setArchivedView(show);
+  }, []);
 
   const reload = useCallback(() => {
     setState((s) => ({ ...s, status: 'loading', error: null }));
@@ -54,7 +62,7 @@ export function useConversations() {
     loadingMoreRef.current = true;
     setState((s) => ({ ...s, loadingMore: true }));
     api
-      .listConversations({ limit: PAGE_SIZE, cursor })
+      .listConversations({ limit: PAGE_SIZE, cursor, archived })
       .then(
         (page) =>
           setState((s) => {
@@ -71,11 +79,16 @@ export function useConversations() {
         loadingMoreRef.current = false;
         setState((s) => ({ ...s, loadingMore: false }));
       });
-  }, [api, state.nextCursor]);
+  }, [api, state.nextCursor, archived]);
 
-  /** Puts a conversation at the top (it just had activity). */
+  /** Puts a conversation at the top of its kind (it just had activity): pinned ones stay above the rest. */
   const moveToTop = useCallback((conversation: Conversation) => {
-    setState((s) => ({ ...s, items: [conversation, ...s.items.filter((c) => c.id !== conversation.id)] }));
+    setState((s) => {
+      const others = s.items.filter((c) => c.id !== conversation.id);
+      const at = conversation.pinned ? 0 : others.findIndex((c) => !c.pinned);
+      const index = at < 0 ? others.length : at;
+      return { ...s, items: [...others.slice(0, index), conversation, ...others.slice(index)] };
+    });
   }, []);
 
   /** Updates a conversation where it is. */
@@ -105,5 +118,17 @@ export function useConversations() {
 
   const dismissError = useCallback(() => setState((s) => ({ ...s, error: null })), []);
 
-  return { ...state, reload, loadMore, moveToTop, replace, remove, refresh, dismissError };
+  /** Pins, unpins, archives or restores a conversation and puts it where the list now shows it (or out of this view). */
+  const update = useCallback(
+    async (id: string, change: { pinned?: boolean; archived?: boolean }) => {
+      const conversation = await api.updateConversation(id, change);
+      if ((conversation.archived ?? false) !== archived) remove(id);
+      else if (change.pinned !== undefined) reload();
+      else replace(conversation);
+      return conversation;
+    },
+    [api, archived, reload, remove, replace],
+  );
+
+  return { ...state, archived, showArchived, update, reload, loadMore, moveToTop, replace, remove, refresh, dismissError };
 }

@@ -2,6 +2,8 @@ import { NetworkError, SessionExpiredError, isAbortError, toApiError } from './e
 import { SessionStore } from './session';
 import { readChatEvents } from './sse';
 import type {
+  AdminStats,
+  AdminUser,
   Balance,
   ChatEvent,
   Conversation,
@@ -9,7 +11,10 @@ import type {
   ModelInfo,
   Page,
   SendResult,
+  Registered,
+  SessionInfo,
   TokenPair,
+  Transaction,
   User,
 } from './types';
 
@@ -54,8 +59,11 @@ export class ApiClient {
 
   // ---- auth ----
 
-  register(body: { userName: string; email?: string; password: string }): Promise<User> {
-    return this.publicJson<User>('/api/auth/register', jsonInit('POST', body));
+  /** Registers and signs the new user in (the server returns the first session's tokens). */
+  async register(body: { userName: string; email?: string; password: string }): Promise<User> {
+    const registered = await this.publicJson<Registered>('/api/auth/register', jsonInit('POST', body));
+    this.session.set(registered.tokens);
+    return registered;
   }
 
   async login(userName: string, password: string): Promise<void> {
@@ -87,10 +95,54 @@ export class ApiClient {
     return this.json<Balance>('/api/users/me/balance');
   }
 
+  // ---- the user's own account ----
+
+  transactions(params: { limit?: number; cursor?: string } = {}): Promise<Page<Transaction>> {
+    return this.json<Page<Transaction>>(`/api/users/me/transactions${query(params)}`);
+  }
+
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.json<void>('/api/users/me/password', jsonInit('POST', { currentPassword, newPassword }));
+  }
+
+  sessions(): Promise<SessionInfo[]> {
+    return this.json<SessionInfo[]>('/api/users/me/sessions');
+  }
+
+  revokeSession(id: string): Promise<void> {
+    return this.json<void>(`/api/users/me/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  /** Deletes the account and everything in it, then ends the local session. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.json<void>('/api/users/me', jsonInit('DELETE', { password }));
+    this.session.clear();
+  }
+
+  // ---- admin ----
+
+  adminUsers(params: { query?: string; limit?: number; cursor?: string } = {}): Promise<Page<AdminUser>> {
+    return this.json<Page<AdminUser>>(`/api/admin/users${query(params)}`);
+  }
+
+  adminUpdateUser(id: string, change: { disabled?: boolean; role?: 'user' | 'admin' }): Promise<AdminUser> {
+    return this.json<AdminUser>(`/api/admin/users/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
+  }
+
+  adminAdjustBalance(id: string, amount: number, reason?: string): Promise<{ userId: string; tokenBalance: number }> {
+    return this.json(`/api/admin/users/${encodeURIComponent(id)}/balance`, jsonInit('POST', { amount, reason }));
+  }
+
+  adminStats(): Promise<AdminStats> {
+    return this.json<AdminStats>('/api/admin/stats');
+  }
+
   // ---- conversations ----
 
-  listConversations(params: { limit?: number; cursor?: string } = {}): Promise<Page<Conversation>> {
-    return this.json<Page<Conversation>>(`/api/conversations${query(params)}`);
+  /** Pinned first, then newest activity; `archived: true` lists only the archived ones. */
+  listConversations(params: { limit?: number; cursor?: string; archived?: boolean } = {}): Promise<Page<Conversation>> {
+    const { archived, ...rest } = params;
+    return this.json<Page<Conversation>>(`/api/conversations${query({ ...rest, archived: archived ? 'true' : undefined })}`);
   }
 
   createConversation(title?: string, model?: string): Promise<Conversation> {
@@ -101,7 +153,10 @@ export class ApiClient {
   }
 
   /** Changes a conversation's model and/or system prompt ('' for none). */
-  updateConversation(id: string, change: { model?: string; systemPrompt?: string }): Promise<Conversation> {
+  updateConversation(
+    id: string,
+    change: { model?: string; systemPrompt?: string; pinned?: boolean; archived?: boolean },
+  ): Promise<Conversation> {
     return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
   }
 
@@ -129,7 +184,12 @@ export class ApiClient {
 
   // ---- messages ----
 
-  /** A page of messages, oldest first. With a cursor, the cursor alone decides the direction. */
+  /** Switches to the branch of a message: the current message becomes its newest descendant. */
+  switchBranch(conversationId: string, messageId: string): Promise<Conversation> {
+    return this.json<Conversation>(`/api/conversations/${encodeURIComponent(conversationId)}/current`, jsonInit('PUT', { messageId }));
+  }
+
+  /** A page of the current branch's messages, oldest first. With a cursor, the cursor alone decides the direction. */
   listMessages(conversationId: string, params: MessagePageQuery = {}): Promise<Page<Message>> {
     const q = params.cursor ? { limit: params.limit, cursor: params.cursor } : { ...params };
     return this.json<Page<Message>>(`/api/conversations/${encodeURIComponent(conversationId)}/messages${query(q)}`);
@@ -144,11 +204,29 @@ export class ApiClient {
     content: string,
     clientMessageId: string,
     signal?: AbortSignal,
+    /** An edit: the parent of the edited message (null for the first message). Absent: after the current message. */
+    parentId?: string | null,
   ): Promise<AsyncGenerator<ChatEvent>> {
-    const init = jsonInit('POST', { content, clientMessageId });
+    const body = parentId === undefined ? { content, clientMessageId } : { content, clientMessageId, parentId };
+    return this.streamTurn(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, body, signal);
+  }
+
+  /** Regenerates an assistant message and streams the new version: `delta` events, then `assistant` (or `error`). */
+  async streamRegenerate(
+    conversationId: string,
+    messageId: string,
+    clientMessageId: string,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent>> {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/regenerate`;
+    return this.streamTurn(path, { clientMessageId }, signal);
+  }
+
+  private async streamTurn(path: string, body: object, signal?: AbortSignal): Promise<AsyncGenerator<ChatEvent>> {
+    const init = jsonInit('POST', body);
     init.headers = { ...init.headers, Accept: 'text/event-stream' };
     if (signal) init.signal = signal;
-    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, init);
+    const response = await this.authorized(path, init);
     if (!response.ok) throw await toApiError(response);
 
     const type = response.headers.get('content-type') ?? '';
@@ -156,7 +234,9 @@ export class ApiClient {
     // A server that answers a streaming request with plain JSON still gives a complete turn.
     const result = (await response.json()) as SendResult;
     return (async function* () {
-      yield { type: 'user', userMessage: result.userMessage, tokenBalance: result.tokenBalance } satisfies ChatEvent;
+      if (result.userMessage) {
+        yield { type: 'user', userMessage: result.userMessage, tokenBalance: result.tokenBalance } satisfies ChatEvent;
+      }
       yield { type: 'delta', text: result.assistantMessage.content } satisfies ChatEvent;
       yield {
         type: 'assistant',
@@ -164,6 +244,26 @@ export class ApiClient {
         tokenBalance: result.tokenBalance,
       } satisfies ChatEvent;
     })();
+  }
+
+  /**
+   * Follows the conversation's running turn (GET /stream): its events after `lastEventId` (from the start of the turn
+   * without one), then the live ones to the final `assistant` or `error`. Null when no turn is running (204).
+   */
+  async followTurn(
+    conversationId: string,
+    lastEventId: string | null,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent> | null> {
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    const init: RequestInit = { method: 'GET', headers };
+    if (signal) init.signal = signal;
+    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/stream`, init);
+    if (response.status === 204) return null;
+    if (!response.ok) throw await toApiError(response);
+    if (!response.body) return null;
+    return readChatEvents(response.body);
   }
 
   // ---- plumbing ----
