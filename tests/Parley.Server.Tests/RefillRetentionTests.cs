@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Accounts;
@@ -45,7 +46,7 @@ public abstract class RefillRetentionTests<TFixture>(TFixture fixture) : ParleyT
     }
 
     [Fact]
-    public async Task RetentionDeletesExactlyTheConversationsInactiveLongerThanMaxAge()
+    public async Task RetentionDeletesExactlyTheUnpinnedConversationsInactiveLongerThanMaxAge()
     {
         var time = new ShiftedTime();
         await using var host = await Fixture.StartFactoryAsync(
@@ -62,6 +63,14 @@ public abstract class RefillRetentionTests<TFixture>(TFixture fixture) : ParleyT
             old.Add(conversation.Id);
         }
 
+        // As old as the others, but pinned: kept.
+        var pinned = await user.Client.CreateConversationAsync();
+        await user.Client.SendAsync(pinned.Id, "keep me");
+        using (var pin = await user.Client.PatchAsJsonAsync($"/api/conversations/{pinned.Id}", new { pinned = true }, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, pin.StatusCode);
+        }
+
         var revived = await user.Client.CreateConversationAsync();
         time.Advance(TimeSpan.FromDays(20));
         var recent = await user.Client.CreateConversationAsync();
@@ -72,7 +81,7 @@ public abstract class RefillRetentionTests<TFixture>(TFixture fixture) : ParleyT
         Assert.Equal(5, await retention.RunOnceAsync(onlyIfDue: false, Cancel));
 
         var left = await user.Client.ListConversationsAsync(limit: 100);
-        Assert.Equal(new[] { revived.Id, recent.Id }.Order(), left.Items.Select(c => c.Id).Order());
+        Assert.Equal(new[] { pinned.Id, revived.Id, recent.Id }.Order(), left.Items.Select(c => c.Id).Order());
         foreach (var id in old)
         {
             Assert.Equal(0, await CountAsync(host, "SELECT COUNT(*) FROM \"Messages\" WHERE \"ConversationId\" = @p0", id));

@@ -150,7 +150,7 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-44! outline-none group-focus-within:pr-30 group-hover:pr-30 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-30 ${
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:mr-45 max-md:pr-2.5! outline-none group-focus-within:pr-30 group-hover:pr-30 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-30 ${
               selected ? 'pr-30' : 'pr-2.5'
             }`}
             data-testid="conversation-link"

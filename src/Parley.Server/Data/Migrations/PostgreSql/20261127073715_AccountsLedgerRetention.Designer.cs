@@ -202,6 +202,11 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
+                    b.Property<string>("PartialReply")
+
+                        .HasColumnType("text");
+
+
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
                         .HasColumnType("character varying(8000)");

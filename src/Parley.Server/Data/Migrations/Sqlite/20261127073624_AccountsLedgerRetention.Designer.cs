@@ -193,6 +193,11 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PartialReply")
+
+                        .HasColumnType("TEXT");
+
+
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
                         .HasColumnType("TEXT");
