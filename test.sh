@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite — .NET (xunit: engine, HTTP integration on SQLite and PostgreSQL, topology, benchmark smoke),
-# Vitest (web components) and Playwright (real Chromium against the real server) — and ends with one line:
+# ESLint over the web UI's TypeScript (one check: any problem fails it), Vitest (web components) and Playwright (real
+# Chromium against the real server) — and ends with one line:
 # "N passed, M failed". Exits non-zero if any test failed or any suite could not run.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +16,9 @@ dotnet build Parley.slnx -c Release -warnaserror || status=1
 echo "==> dotnet test"
 dotnet test Parley.slnx -c Release --no-build --results-directory "$results/dotnet" \
   --logger "trx" --logger "console;verbosity=normal" || status=1
+
+echo "==> eslint"
+(cd src/Parley.Web && npx eslint . --format json --output-file "$results/eslint.json") || status=1
 
 echo "==> vitest"
 (cd src/Parley.Web && npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json") || status=1
@@ -31,6 +35,16 @@ for trx in glob.glob(os.path.join(root, "dotnet", "**", "*.trx"), recursive=True
     counters = ET.parse(trx).getroot().find(".//{*}Counters")
     p, f = int(counters.get("passed", 0)), int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
     passed += p; failed += f; suites.append((os.path.basename(trx), p, f))
+try:
+    files = json.load(open(os.path.join(root, "eslint.json")))
+    for f in files:
+        for m in f["messages"]:
+            print(f"eslint: {os.path.relpath(f['filePath'])}:{m.get('line', 0)}: {m['message']} ({m.get('ruleId')})")
+    problems = sum(f["errorCount"] + f["warningCount"] for f in files)
+    passed += problems == 0; failed += problems > 0
+    suites.append((f"eslint ({problems} problems)", int(problems == 0), int(problems > 0)))
+except (OSError, ValueError, KeyError, TypeError):
+    print("eslint: no results"); failed += 1
 try:
     v = json.load(open(os.path.join(root, "vitest.json")))
     passed += v["numPassedTests"]; failed += v["numFailedTests"]; suites.append(("vitest", v["numPassedTests"], v["numFailedTests"]))

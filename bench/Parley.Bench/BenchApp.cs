@@ -56,7 +56,7 @@ public static class BenchApp
         var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds before measuring (tier-up JIT takes tens of seconds on a busy 2-core box: watch jit_pct).", DefaultValueFactory = _ => 5 };
         var users = new Option<int>("--users") { Description = "Users (clients share them round-robin; registering costs ~50 ms each).", DefaultValueFactory = _ => 64 };
 
-        var root = new RootCommand("Parley load benchmark: turns, ceiling, resident, streams, history, startup.");
+        var root = new RootCommand("Parley load benchmark: turns, ceiling, resident, streams, history, startup, follow.");
 
         var perClient = new Option<int>("--conversations-per-client") { Description = "Conversations each client owns (it sends to them in turn).", DefaultValueFactory = _ => 2 };
         var noCeiling = new Option<bool>("--no-ceiling") { Description = "Skip measuring the GET /healthz ceiling first." };
@@ -104,6 +104,16 @@ public static class BenchApp
             [messages, pageSize, fetches, seedApi], console, common,
             (context, parse, ct) => HistoryScenario.RunAsync(context, new HistoryScenario.Settings(
                 parse.GetValue(messages), parse.GetValue(pageSize), parse.GetValue(fetches), parse.GetValue(seedApi)), ct)));
+
+        var followTurns = new Option<int>("--turns") { Description = "Turns streamed at once per round.", DefaultValueFactory = _ => 100 };
+        var followers = new Option<int>("--followers") { Description = "GET /stream followers per turn.", DefaultValueFactory = _ => 4 };
+        var followDelay = new Option<int>("--chunk-delay-ms") { Description = "Self-hosted: the echo bot's pause between its 16 chunks (Bot__Echo__ChunkDelayMs).", DefaultValueFactory = _ => 100 };
+        var followUsers = new Option<int>("--users") { Description = "Users the conversations belong to.", DefaultValueFactory = _ => 10 };
+        var rounds = new Option<int>("--rounds") { Description = "Measured rounds (each: one without followers, one with).", DefaultValueFactory = _ => 3 };
+        root.Subcommands.Add(Scenario("follow", "Resumable streams: memory of a running turn's buffer, server CPU per follower per chunk.",
+            [followTurns, followers, followDelay, followUsers, rounds], console, common,
+            (context, parse, ct) => FollowScenario.RunAsync(context, new FollowScenario.Settings(
+                parse.GetValue(followTurns), parse.GetValue(followers), parse.GetValue(followDelay), parse.GetValue(followUsers), parse.GetValue(rounds)), ct)));
 
         var storedMessages = new Option<int>("--messages") { Description = "Messages stored before the timed starts.", DefaultValueFactory = _ => 1_000_000 };
         var perConversation = new Option<int>("--messages-per-conversation") { Description = "Messages per seeded conversation.", DefaultValueFactory = _ => 1000 };

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +25,9 @@ namespace Parley.Engine;
 /// <param name="options">Settings.</param>
 /// <param name="metrics">The engine's counters.</param>
 /// <param name="logger">Logger.</param>
-public sealed partial class ConversationClient(IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger)
+/// <param name="nodes">Which nodes are alive (a follower whose grain's node died settles the turn it left); null: never known dead.</param>
+public sealed partial class ConversationClient(
+    IGrainFactory grains, EngineOptions options, EngineMetrics metrics, ILogger<ConversationClient> logger, INodeDirectory? nodes = null)
 {
     // Orleans holds an observer object only weakly, and nothing else roots a follower waiting for its next event.
     private readonly ConcurrentDictionary<TurnObserver, byte> _followers = new();
@@ -93,6 +96,11 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     /// them without one) and then the live ones, to the final <see cref="AssistantCompleted"/> or <see cref="TurnFailed"/>.
     /// Every event carries its <see cref="TurnEvent.EventId"/>. The caller checks that the conversation is the user's.
     /// </summary>
+    /// <remarks>
+    /// A follow never hangs (<see cref="TurnFollower"/>): a quiet turn is checked on every 5 s; when its grain's node died
+    /// mid-turn, the follow ends with the final event of the turn that node left (stored failed with its checkpointed text
+    /// and refunded, <see cref="EngineOptions.CheckpointInterval"/>).
+    /// </remarks>
     /// <param name="conversationId">The conversation.</param>
     /// <param name="lastEventId">The last event id the client received (SSE <c>Last-Event-ID</c>), or null.</param>
     /// <param name="aborted">The follower went away: the channel completes and the grain stops sending to it (the turn goes on).</param>
@@ -103,10 +111,11 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         var observer = new TurnObserver(live.Writer, aborted);
         _followers.TryAdd(observer, 0);
         var reference = grains.CreateObjectReference<ITurnObserver>(observer);
+        var grain = grains.GetGrain<IConversationGrain>(conversationId);
         TurnReply? replay;
         try
         {
-            replay = await grains.GetGrain<IConversationGrain>(conversationId).FollowAsync(lastEventId, reference);
+            replay = await grain.FollowAsync(lastEventId, reference);
         }
         catch
         {
@@ -121,32 +130,15 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
         }
 
         var events = Channel.CreateUnbounded<TurnEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var follower = new TurnFollower(grain, conversationId, reference, replay, lastEventId, nodes, logger);
         _ = PumpAsync();
         return events.Reader;
 
-        // The replay first, then the live events (which may have arrived before the replay did; none repeats it).
         async Task PumpAsync()
         {
             try
             {
-                foreach (var turnEvent in replay.Events)
-                {
-                    events.Writer.TryWrite(turnEvent);
-                }
-
-                if (replay.Events is [.., AssistantCompleted or TurnFailed])
-                {
-                    return;
-                }
-
-                await foreach (var turnEvent in live.Reader.ReadAllAsync(aborted))
-                {
-                    events.Writer.TryWrite(turnEvent);
-                    if (turnEvent is AssistantCompleted or TurnFailed)
-                    {
-                        return;
-                    }
-                }
+                await follower.RunAsync(live.Reader, events.Writer, aborted);
             }
             catch (OperationCanceledException)
             {
@@ -176,11 +168,14 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
     {
         TurnObserver? observer = null; // held here: Orleans keeps only a weak reference to an observer object
         ITurnObserver? reference = null;
+        var started = Stopwatch.GetTimestamp();
+        TurnError? failure = null;
         try
         {
             if (Validate(request) is { } invalid)
             {
                 metrics.Rejected();
+                failure = invalid.Error;
                 events.TryWrite(invalid);
                 return;
             }
@@ -190,6 +185,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             if (!await grain.TryEnterQueueAsync(turnId))
             {
                 metrics.Rejected();
+                failure = TurnError.QueueFull;
                 events.TryWrite(new TurnFailed(TurnError.QueueFull,
                     $"Too many messages are waiting in this conversation (at most {options.MailboxCapacity}); retry shortly."));
                 return;
@@ -211,12 +207,15 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             {
                 events.TryWrite(turnEvent);
             }
+
+            failure = reply.Events is [.., TurnFailed failed] ? failed.Error : null;
         }
         catch (Exception ex)
         {
             // The grain's node went away or this node is shutting down. Nothing was acknowledged; the client retries
             // (with the same clientMessageId, it gets the stored turn if the turn made it).
             LogUnavailable(logger, ex, request.ConversationId);
+            failure = TurnError.Unavailable;
             events.TryWrite(new TurnFailed(TurnError.Unavailable, "The conversation's node is unavailable; retry shortly."));
         }
         finally
@@ -227,7 +226,7 @@ public sealed partial class ConversationClient(IGrainFactory grains, EngineOptio
             }
 
             GC.KeepAlive(observer);
-
+            metrics.TurnEnded(Stopwatch.GetElapsedTime(started), streaming, failure);
             events.TryComplete();
         }
     }

@@ -22,6 +22,7 @@ internal sealed class ConversationContext
         PendingNodeId = snapshot.PendingNodeId;
         Model = snapshot.Model;
         SystemPrompt = snapshot.SystemPrompt;
+        PartialReply = snapshot.PartialReply;
         CurrentMessageId = snapshot.CurrentMessageId;
         _maxMessages = maxMessages;
         _maxChars = maxChars;
@@ -57,6 +58,9 @@ internal sealed class ConversationContext
 
     /// <summary>Set when the newest message is a user message still waiting for its reply: the node that stored it.</summary>
     public string? PendingNodeId { get; private set; }
+
+    /// <summary>The pending turn's last checkpointed reply text, as loaded; null when none (only a crashed turn leaves one to load).</summary>
+    public string? PartialReply { get; private set; }
 
     /// <summary>The pending user message, if any (the newest entry).</summary>
     public StoredMessage? PendingMessage => PendingNodeId is null || _window.Count == 0 ? null : _window[^1];
@@ -108,6 +112,7 @@ internal sealed class ConversationContext
         Version++;
         LastSequence = assistantMessage.Sequence;
         PendingNodeId = null;
+        PartialReply = null;
     }
 
     /// <summary>Records a committed regenerated reply: the window becomes <paramref name="branch"/> (root to the user message) and the reply.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orleans.Concurrency;
 
 namespace Parley.Engine;
@@ -21,8 +22,9 @@ public interface IConversationGrain : IGrainWithGuidKey
     Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer);
 
     /// <summary>Settles the pending turn the message names, if it is still pending (queued like a turn).</summary>
-    /// <returns>True when a pending turn was settled.</returns>
-    Task<bool> SettleAsync(SettlePendingTurn message);
+    /// <returns>The settled turn's final event (<see cref="AssistantCompleted"/>, or <see cref="TurnFailed"/> with the
+    /// refunded balance); null when no turn of that node was pending.</returns>
+    Task<TurnEvent?> SettleAsync(SettlePendingTurn message);
 
     /// <summary>Stops a turn: the running one, or a queued one when it starts. With no id, whichever turn is running.</summary>
     /// <returns>True when a running or queued turn was found.</returns>
@@ -67,8 +69,9 @@ public sealed record TurnCall(Guid TurnId, TurnRequest Request, bool Streaming);
 
 /// <summary>The events of a turn that were not streamed to the observer, in order.</summary>
 /// <param name="Events">The events.</param>
+/// <param name="NodeId">The node the grain that answered is activated on (<see cref="EngineOptions.NodeId"/>).</param>
 [GenerateSerializer, Immutable]
-public sealed record TurnReply(TurnEvent[] Events);
+public sealed record TurnReply(TurnEvent[] Events, string? NodeId = null);
 
 /// <summary>A conversation grain's state as seen from outside.</summary>
 /// <param name="RunningTurn">The turn running now, if any.</param>
@@ -134,6 +137,9 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         (_runningTurn, _runningStop) = (call.TurnId, stop);
         var sink = new GrainTurnSink(observer, stop, protocol.Options);
         _runningSink = sink;
+        using var activity = EngineTelemetry.Source.StartActivity("parley.turn");
+        activity?.SetTag("parley.conversation.id", call.Request.ConversationId);
+        activity?.SetTag("parley.turn.streaming", call.Streaming);
         try
         {
             await protocol.RunAsync(_state, call.Request, call.Streaming, sink, stop.Token);
@@ -144,11 +150,20 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
             await sink.EndAsync();
         }
 
+        if (activity is not null && sink.Returned is [.., TurnFailed failed])
+        {
+            activity.SetStatus(ActivityStatusCode.Error, failed.Error.ToString());
+        }
+
         return new TurnReply([.. sink.Returned]);
     }
 
     /// <inheritdoc />
-    public Task<bool> SettleAsync(SettlePendingTurn message) => protocol.SettleAsync(_state, message);
+    public async Task<TurnEvent?> SettleAsync(SettlePendingTurn message)
+    {
+        var final = new FinalEventSink();
+        return await protocol.SettleAsync(_state, message, final) ? final.Final : null;
+    }
 
     /// <inheritdoc />
     public async Task<bool> StopAsync(Guid? turnId)
@@ -170,12 +185,12 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
             return Task.FromResult<TurnReply?>(null);
         }
 
-        if (buffer.Final is null)
+        if (buffer.Final is null && !_runningSink.Followers.Contains(observer))
         {
-            _runningSink.Followers.Add(observer);
+            _runningSink.Followers.Add(observer); // a follower checking on a quiet turn calls again: it stays registered once
         }
 
-        return Task.FromResult<TurnReply?>(new TurnReply([.. buffer.Replay(lastEventId)]));
+        return Task.FromResult<TurnReply?>(new TurnReply([.. buffer.Replay(lastEventId)], protocol.Options.NodeId));
     }
 
     /// <inheritdoc />
@@ -188,6 +203,18 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     /// <inheritdoc />
     public Task<ConversationStatus> GetStatusAsync() =>
         Task.FromResult(new ConversationStatus(_runningTurn, _queued.Count, _state.IsLoaded, protocol.Options.NodeId));
+
+    /// <summary>Keeps the final event of a settled turn.</summary>
+    private sealed class FinalEventSink : TurnSink
+    {
+        public TurnEvent? Final { get; private set; }
+
+        public override ValueTask EmitAsync(TurnEvent turnEvent)
+        {
+            Final = turnEvent is AssistantCompleted or TurnFailed ? turnEvent : Final;
+            return ValueTask.CompletedTask;
+        }
+    }
 
     /// <summary>
     /// Keeps the turn's events in its <see cref="TurnBuffer"/> (once the user message is stored) and hands them on: the user

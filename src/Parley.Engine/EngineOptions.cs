@@ -46,6 +46,11 @@ public sealed class EngineOptions
     /// (the text itself is never dropped; only the boundaries between old chunks are). Default 1 MiB.</summary>
     public int StreamBufferBytes { get; set; } = 1 << 20;
 
+    /// <summary>While a reply streams, its text so far is written to the database this often — with the first chunk
+    /// after each interval — so that a crash mid-reply leaves that text, stored <see cref="MessageStatuses.Failed"/> and
+    /// refunded, instead of an empty reply (see <see cref="TurnCheckpoints"/>). Default 2 seconds; 100 ms to 10 minutes.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
@@ -60,6 +65,8 @@ public sealed class EngineOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCommitBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(StreamBufferBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TurnTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointInterval, TimeSpan.FromMilliseconds(100));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(CheckpointInterval, TimeSpan.FromMinutes(10));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
     }
 }

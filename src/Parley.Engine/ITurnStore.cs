@@ -50,8 +50,17 @@ public interface ITurnStore
     /// </summary>
     Task<AcceptOutcome> CommitRegeneratedAsync(RegenerateTurn command, CancellationToken cancellationToken);
 
-    /// <summary>Second half of a turn: stores the assistant message, settles the user message's status and refunds if asked, atomically.</summary>
+    /// <summary>Second half of a turn: stores the assistant message, settles the user message's status and refunds if asked,
+    /// and clears the turn's checkpoint, atomically.</summary>
     Task<CompleteOutcome> CompleteAsync(CompleteTurn command, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps the pending turn's reply so far (<see cref="ConversationSnapshot.PartialReply"/>), fenced like every commit:
+    /// written only while the conversation is still at <see cref="TurnCheckpoint.ExpectedVersion"/>. It does not change
+    /// the version, so it never stands in the way of the turn's own commits.
+    /// </summary>
+    /// <returns>False when the version moved (the turn was completed or settled by someone else); nothing was written.</returns>
+    Task<bool> CheckpointAsync(TurnCheckpoint command, CancellationToken cancellationToken);
 }
 
 /// <summary>A conversation's state as read by <see cref="ITurnStore.LoadAsync"/>.</summary>
@@ -65,6 +74,7 @@ public interface ITurnStore
 /// <param name="PendingNodeId">When the newest message is a user message without reply: the node that stored it.</param>
 /// <param name="Model">The conversation's model id; null for the default model.</param>
 /// <param name="SystemPrompt">The conversation's system prompt; null for <c>Bot:SystemPrompt</c>, empty for none.</param>
+/// <param name="PartialReply">When a turn is pending: the reply text its last checkpoint kept (<see cref="ITurnStore.CheckpointAsync"/>); null when none was written.</param>
 /// <param name="CurrentMessageId">The leaf of the branch the user is on; null when the conversation is empty.</param>
 public sealed record ConversationSnapshot(
     Guid UserId,
@@ -75,6 +85,7 @@ public sealed record ConversationSnapshot(
     string? PendingNodeId,
     string? Model = null,
     string? SystemPrompt = null,
+    string? PartialReply = null,
     Guid? CurrentMessageId = null);
 
 /// <summary>A stored turn: the user message and, once the turn finished, its reply.</summary>
@@ -103,7 +114,15 @@ public sealed record RegenerateTurn(Guid UserId, long ExpectedVersion, StoredMes
 /// <param name="AssistantMessage">The reply to store at the user message's sequence + 1.</param>
 /// <param name="Refund">Tokens to give back — all of the user message's charge for a failed turn, the unused reservation
 /// in <see cref="Bots.QuotaMode.PerToken"/> — or 0. Also deducted from the user message's stored charge.</param>
-public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund);
+/// <param name="UserMessageId">The user message refunded, named by the refund's ledger row (the reply's id when null).</param>
+public sealed record CompleteTurn(Guid UserId, long ExpectedVersion, StoredMessage AssistantMessage, long Refund, Guid? UserMessageId = null);
+
+/// <summary>Arguments of <see cref="ITurnStore.CheckpointAsync"/>.</summary>
+/// <param name="UserId">The owner (whose row the writer locks first, as for every commit).</param>
+/// <param name="ConversationId">The conversation whose pending turn is streaming.</param>
+/// <param name="ExpectedVersion">The conversation version after the turn's accept commit.</param>
+/// <param name="PartialReply">The reply's text so far.</param>
+public sealed record TurnCheckpoint(Guid UserId, Guid ConversationId, long ExpectedVersion, string PartialReply);
 
 /// <summary>How an accept commit ended.</summary>
 public enum AcceptStatus

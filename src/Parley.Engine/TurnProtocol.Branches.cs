@@ -99,7 +99,7 @@ public sealed partial class TurnProtocol
             {
                 case AcceptStatus.Accepted:
                     context.AppendReply(branch, reply);
-                    _metrics.TurnCompleted();
+                    _metrics.TurnCompleted(reply);
                     await sink.EmitAsync(new AssistantCompleted(reply, outcome.TokenBalance));
                     return Attempt.Finished;
 

@@ -32,7 +32,7 @@ public sealed partial class TurnProtocol
         if (committed.Status == AcceptStatus.Accepted)
         {
             context.AppendTurn(branch, user, assistant);
-            _metrics.TurnCompleted();
+            _metrics.TurnCompleted(assistant);
             await sink.EmitAsync(new UserMessageStored(user, committed.TokenBalance));
             await sink.EmitAsync(new AssistantCompleted(assistant, committed.TokenBalance));
         }
@@ -72,14 +72,15 @@ public sealed partial class TurnProtocol
     /// <summary>Settles the conversation's pending turn if <paramref name="message"/>'s node left it (crash recovery); does nothing otherwise.</summary>
     /// <param name="state">The conversation's cached context.</param>
     /// <param name="message">Which node's pending turn to settle.</param>
+    /// <param name="sink">Receives the settled turn's events (its final <see cref="AssistantCompleted"/> or <see cref="TurnFailed"/>); none when null.</param>
     /// <returns>True when a pending turn was settled.</returns>
-    public async Task<bool> SettleAsync(ConversationState state, SettlePendingTurn message)
+    public async Task<bool> SettleAsync(ConversationState state, SettlePendingTurn message, TurnSink? sink = null)
     {
         try
         {
             if (await LoadAsync(state) is { PendingNodeId: { } node } context && node == message.LeftByNode)
             {
-                await SettlePendingAsync(state, context);
+                await SettlePendingAsync(state, context, sink ?? TurnSink.None);
                 return true;
             }
 
@@ -96,12 +97,16 @@ public sealed partial class TurnProtocol
     private bool IsAbandoned(StoredMessage pending) =>
         _time.GetUtcNow().UtcDateTime - pending.CreatedAt > _options.TurnTimeout + PendingGrace;
 
-    /// <summary>Finishes a turn whose user message was stored but whose reply was not: the bot answers it now (or it fails and is refunded).</summary>
-    private Task SettlePendingAsync(ConversationState state, ConversationContext context)
+    /// <summary>
+    /// Finishes a turn whose user message was stored but whose reply was not. A turn that crashed mid-reply after a
+    /// checkpoint is stored failed with the checkpointed text and refunded; one without a checkpoint is answered by the
+    /// bot now (or fails and is refunded).
+    /// </summary>
+    private Task SettlePendingAsync(ConversationState state, ConversationContext context, TurnSink? sink = null)
     {
         _metrics.Recovered();
         LogRecovering(_logger, state.ConversationId, context.PendingMessage!.Sequence);
-        return GenerateAndCompleteAsync(state, context, context.PendingMessage!, TurnSink.None, CancellationToken.None, balance: null);
+        return GenerateAndCompleteAsync(state, context, context.PendingMessage!, sink ?? TurnSink.None, CancellationToken.None, balance: null);
     }
 
     private async Task GenerateAndCompleteAsync(
@@ -109,11 +114,18 @@ public sealed partial class TurnProtocol
     {
         var model = _settings.Resolve(context.Model);
         var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, _settings.Tokens);
+        var checkpoints = new TurnCheckpoints(_store, _time, _options.CheckpointInterval, _logger, context.UserId, state.ConversationId, context.Version);
         var result = prompt is null
             ? new ModelReply("", MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(0, 0),
                 new BotFailure(TurnError.InvalidContent, $"The message no longer fits the prompt budget of the model {model.Id}."))
-            : await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model,
-                text => sink.EmitAsync(new AssistantDelta(text)), aborted);
+            : context.PartialReply is { } interrupted
+            ? new ModelReply(interrupted, MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(prompt.Tokens, _settings.Tokens.Count(interrupted)),
+                new BotFailure(TurnError.Unavailable, "The node writing this reply stopped mid-reply; the text written until its last checkpoint is kept."))
+            : await ReplyGenerator.GenerateAsync(this, state.ConversationId, prompt, model, text =>
+            {
+                checkpoints.Append(text);
+                return sink.EmitAsync(new AssistantDelta(text));
+            }, aborted);
         var failed = result.Status == MessageStatuses.Failed;
         var assistant = AssistantMessage(state, userMessage, model, result);
 
@@ -122,7 +134,7 @@ public sealed partial class TurnProtocol
         var refund = failed ? charged
             : _settings.QuotaMode == QuotaMode.PerToken ? charged - Math.Min(charged, result.Usage.Total)
             : 0;
-        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund);
+        var command = new CompleteTurn(context.UserId, context.Version, assistant, refund, userMessage.Id);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -155,7 +167,7 @@ public sealed partial class TurnProtocol
             }
             else
             {
-                _metrics.TurnCompleted();
+                _metrics.TurnCompleted(assistant);
                 await sink.EmitAsync(new AssistantCompleted(assistant, outcome.TokenBalance ?? balance ?? 0));
                 if (!context.HasTitle && _settings.Titles is { } titles && result.Status == MessageStatuses.Completed)
                 {

@@ -1,16 +1,20 @@
 using Microsoft.AspNetCore.Http.Metadata;
 using Parley.Server.Accounts;
+using Parley.Server.Admin;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Export;
 using Parley.Server.Import;
 using Parley.Server.Infrastructure;
 using Parley.Server.Models;
+using Parley.Server.Retention;
 using Parley.Server.Search;
 using Parley.Server.Sharing;
 using Parley.Server.Users;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the application's directory unless configured: a published build finds its wwwroot and
+// appsettings.json whatever the working directory (Infrastructure/ContentRoot.cs).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot.Default(args) });
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
     // The default address; --urls, ASPNETCORE_URLS or URLS override it.
@@ -33,17 +37,22 @@ builder.AddParleyDatabase();
 builder.Services.AddParleyProblemDetails();
 builder.Services.AddValidation(); // DataAnnotations on request bodies (e.g. Conversations/ConversationRequests.cs): 400 before the handler
 builder.Services.AddParleyAuthentication();
+builder.Services.AddParleyAdmin();
+builder.Services.AddParleyRetention();
 builder.Services.AddParleyRateLimiting();
 builder.AddParleyEngine();
+builder.AddParleyTelemetry();
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
 builder.Services.AddParleyStaticFiles();
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);
+await app.BootstrapAdminsAsync(app.Lifetime.ApplicationStopping);
 
 app.UseSecurityHeaders();
 app.UseForwardedHeaders();
+app.MapParleyMetrics();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseParleyStaticFiles();
@@ -56,6 +65,7 @@ app.MapParleyHealthChecks();
 app.MapDiagnostics();
 app.MapAccounts();
 app.MapUsers();
+app.MapAdmin();
 app.MapConversations();
 app.MapChat();
 app.MapModels();

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Parley.Testing;
 
 namespace Parley.Bench.Tests;
 
@@ -36,6 +37,11 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
             "completed=20 ", "ttfc_p99_ms=");
 
     [Fact(Timeout = Timeout)]
+    public Task FollowMeasuresTheBufferAndTheFollowersCpu() =>
+        RunAsync("follow", ["--turns", "4", "--followers", "2", "--chunk-delay-ms", "300", "--users", "1", "--rounds", "1"],
+            "buffer_echo_bytes=", "cpu_per_follower_chunk_us=", "follower_chunks=128 ");
+
+    [Fact(Timeout = Timeout)]
     public Task HistoryFetchesTheMiddlePageAfterARestart() =>
         RunAsync("history", ["--messages", "100", "--page-size", "10", "--fetches", "20"], "page_start=51 ", "cold=restart", "seeded=sqlite");
 
@@ -67,20 +73,6 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
     }
 
     /// <summary>src/Parley.Server/bin/&lt;this configuration&gt;/net10.0/Parley.Server.dll (built through the project reference).</summary>
-    private static string ServerDll
-    {
-        get
-        {
-            var configuration = typeof(ScenarioSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Parley.slnx")))
-                {
-                    return Path.Combine(dir.FullName, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
-                }
-            }
-
-            throw new InvalidOperationException("Cannot find the repository root (Parley.slnx) above " + AppContext.BaseDirectory);
-        }
-    }
+    private static string ServerDll => ServerProcess.BuildOutput(
+        Repository.Root, typeof(ScenarioSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug");
 }

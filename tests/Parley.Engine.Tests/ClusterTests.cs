@@ -118,7 +118,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
 
         // A second activation of the same conversation (as a membership change can briefly produce) writes a turn.
         var other = new TurnProtocol(Db.Store(), new EchoChatClient(), new EngineOptions { NodeId = "other-activation" }, TimeProvider.System,
-            new EngineMetrics(), new NoNodes(), NullLogger<TurnProtocol>.Instance);
+            new EngineMetrics(), new FixedNodes(active: false), NullLogger<TurnProtocol>.Instance);
         var sink = new CollectingSink();
         await other.RunAsync(new ConversationState(conversation), new TurnRequest(user, conversation, "through the other"), streaming: false, sink, Timeout);
         Assert.IsType<AssistantCompleted>(sink.Events[^1]);
@@ -145,21 +145,6 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
     }
 
-    private sealed class NoNodes : INodeDirectory
-    {
-        public bool IsActive(string nodeId) => false;
-    }
-
-    private sealed class CollectingSink : TurnSink
-    {
-        public List<TurnEvent> Events { get; } = [];
-
-        public override ValueTask EmitAsync(TurnEvent turnEvent)
-        {
-            Events.Add(turnEvent);
-            return ValueTask.CompletedTask;
-        }
-    }
 }
 
 /// <summary>A 2-silo <see cref="TestCluster"/> whose silos run the engine over one SQLite database, each with its own store (group-commit writer).</summary>

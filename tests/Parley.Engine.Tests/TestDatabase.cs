@@ -130,17 +130,3 @@ public sealed class ScriptedBot : IChatClient
     {
     }
 }
-
-/// <summary>A clock the test moves by hand (timestamps and UTC time; timers stay real).</summary>
-public sealed class ManualTime : TimeProvider
-{
-    private long _ticks = DateTime.UtcNow.Ticks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-}

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Parley.Testing;
 
 namespace Parley.Engine.Tests;
 
@@ -31,7 +30,7 @@ public sealed class TestEngine : IAsyncDisposable
         AddEngine(builder.Services, store, bot, options, time);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "engine-tests", clusterId: "t" + Guid.NewGuid().ToString("N")[..8]);
+            silo.UseLocalhostClustering(FreePort.Next(), FreePort.Next(), serviceId: "engine-tests", clusterId: "t" + Guid.NewGuid().ToString("N")[..8]);
             silo.Configure<SiloOptions>(o => o.SiloName = options.NodeId);
             ConfigureCollection(silo, options);
         });
@@ -80,12 +79,5 @@ public sealed class TestEngine : IAsyncDisposable
     {
         await _host.StopAsync(CancellationToken.None);
         _host.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

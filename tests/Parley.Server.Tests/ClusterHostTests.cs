@@ -25,11 +25,11 @@ public sealed class ClusterHostTests(SqliteFixture fixture) : ParleyTests<Sqlite
         environment["Jwt__SigningKey"] = TokenForge.RandomKey();
         await using var first = await ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel);
 
-        var second = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        var second = await Assert.ThrowsAsync<ServerExitedException>(() =>
             ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel));
 
-        Assert.Contains("exited", second.Message, StringComparison.Ordinal);
-        Assert.Contains("Another Parley process is already using the data directory", second.Message, StringComparison.Ordinal);
+        Assert.NotEqual(0, second.ExitCode);
+        Assert.Contains("Another Parley process is already using the data directory", second.Output, StringComparison.Ordinal);
         using var http = new HttpClient { BaseAddress = first.BaseAddress };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz", Cancel)).StatusCode); // the first one is untouched
     }
@@ -43,11 +43,12 @@ public sealed class ClusterHostTests(SqliteFixture fixture) : ParleyTests<Sqlite
         environment["Cluster__Provider"] = "AdoNet";
         environment["ConnectionStrings__Cluster"] = $"Host=127.0.0.1;Port={FreePort.Next()};Username=parley;Timeout=2";
 
-        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        // It stops, rather than serving as a lone Localhost node.
+        var failed = await Assert.ThrowsAsync<ServerExitedException>(() =>
             ServerProcess.StartAsync(environment, startTimeout: StartTimeout, cancellationToken: Cancel));
 
-        Assert.Contains("exited", failed.Message, StringComparison.Ordinal); // it stopped, rather than serving as a lone Localhost node
-        Assert.Contains("Failed to connect to 127.0.0.1", failed.Message, StringComparison.Ordinal);
+        Assert.NotEqual(0, failed.ExitCode);
+        Assert.Contains("Failed to connect to 127.0.0.1", failed.Output, StringComparison.Ordinal);
     }
 
     [Fact]

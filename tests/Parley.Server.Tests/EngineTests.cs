@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -46,62 +45,66 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     [Fact]
     public async Task ConversationsProceedInParallelWhileTurnsOfOneConversationWait()
     {
-        // Each echo turn below takes about 3 s (the bot streams one chunk per word, 1 s apart).
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?> { ["Bot:Echo:ChunkDelayMs"] = "1000" });
+        // The bot holds every reply at its gate until the test opens it.
+        var bot = new GatedChatClient("held ", "reply");
+        await using var factory = await Fixture.StartFactoryAsync(configureServices: services => services.AddSingleton<IChatClient>(bot));
         var client = await factory.CreateUserClientAsync();
         var a = await client.CreateConversationAsync("A");
         var b = await client.CreateConversationAsync("B");
-        var clock = Stopwatch.StartNew();
 
         using var firstA = await client.PostMessageStreamingAsync(a.Id, "first turn of A", Cancel);
         var eventsA = firstA.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
         Assert.True(await eventsA.MoveNextAsync());
         Assert.Equal("user", eventsA.Current.Type);
-        var restOfA = DrainAsync(eventsA, clock);
 
-        var secondA = TimedAsync(client.SendAsync(a.Id, "second turn of A"), clock);
+        // A's first turn is held at the gate: A's second turn queues behind it, and B's turn starts anyway.
+        var secondA = client.SendAsync(a.Id, "second turn of A");
         using var firstB = await client.PostMessageStreamingAsync(b.Id, "first turn of B", Cancel);
         var eventsB = firstB.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
         Assert.True(await eventsB.MoveNextAsync());
-        var bAccepted = clock.Elapsed;
         Assert.Equal("user", eventsB.Current.Type);
-        var restOfB = DrainAsync(eventsB, clock);
+        Assert.Equal(1L, eventsB.Current.As<UserEventBody>().UserMessage.Sequence);
+        Assert.False(secondA.IsCompleted, "A's second turn finished while A's first was held.");
 
-        var (aEvents, aDone) = await restOfA;
-        var (bEvents, _) = await restOfB;
-        var (second, secondDone) = await secondA;
+        bot.ReleaseAll();
+        var aEvents = await DrainAsync(eventsA);
+        var bEvents = await DrainAsync(eventsB);
+        var second = await secondA;
         await eventsA.DisposeAsync();
         await eventsB.DisposeAsync();
 
         Assert.Equal("assistant", aEvents[^1].Type);
         Assert.Equal("assistant", bEvents[^1].Type);
-        Assert.True(bAccepted < aDone, $"B's turn started ({bAccepted}) while A's first turn was still streaming (done at {aDone}).");
-        Assert.True(secondDone > aDone, $"A's second turn finished ({secondDone}) after its first ({aDone}).");
-        Assert.Equal((3L, 4L), (second.UserMessage.Sequence, second.AssistantMessage.Sequence));
-        Assert.Equal("second turn of A", second.AssistantMessage.Content);
+        Assert.Equal((3L, 4L), (second.UserMessage.Sequence, second.AssistantMessage.Sequence)); // after A's first turn
+        Assert.Equal(bot.Reply, second.AssistantMessage.Content);
+        Assert.Equal(["first turn of A", bot.Reply, "second turn of A", bot.Reply], (await client.GetAllMessagesAsync(a.Id)).Select(m => m.Content));
     }
 
     [Fact]
     public async Task AFullMailboxRejectsSendsWith429()
     {
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
-        {
-            ["Engine:MailboxCapacity"] = "1",
-            ["Bot:Echo:ChunkDelayMs"] = "1000",
-        });
+        var bot = new GatedChatClient("held ", "reply");
+        await using var factory = await Fixture.StartFactoryAsync(
+            new Dictionary<string, string?> { ["Engine:MailboxCapacity"] = "1" }, configureServices: services => services.AddSingleton<IChatClient>(bot));
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
         using var running = await client.PostMessageStreamingAsync(conversation.Id, "the turn that is running", Cancel);
         var events = running.ReadEventsAsync(Cancel).GetAsyncEnumerator(Cancel);
-        Assert.True(await events.MoveNextAsync()); // running now; the mailbox is empty
+        Assert.True(await events.MoveNextAsync()); // running now (held at the bot's gate); the mailbox is empty
 
-        // While it streams (about 4 s: a chunk per word, 1 s apart), one more fits in the mailbox and the rest are turned away.
-        var sends = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => client.PostMessageAsync(conversation.Id, $"queued {i}")));
-        while (await events.MoveNextAsync())
+        // While it is held, one more fits in the mailbox and the other three are turned away at once.
+        var all = Enumerable.Range(1, 4).Select(i => client.PostMessageAsync(conversation.Id, $"queued {i}")).ToList();
+        var pending = all.ToList();
+        for (var answered = 0; answered < 3; answered++)
         {
+            pending.Remove(await Task.WhenAny(pending));
         }
 
+        bot.ReleaseAll();
+        var rest = await DrainAsync(events);
+        Assert.Equal("assistant", rest[^1].Type);
         await events.DisposeAsync();
+        var sends = await Task.WhenAll(all);
         var accepted = sends.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
         var rejected = sends.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
         Assert.Single(accepted);
@@ -160,10 +163,11 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
 
         using var response = await client.PostMessageAsync(conversation.Id, "doomed");
 
+        // A JSON turn is committed once, after the bot: a failed one stores nothing and charges nothing.
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadGateway);
-        Assert.True(problem.TokenBalance is null or 4000, $"tokenBalance {problem.TokenBalance}");
+        Assert.Null(problem.TokenBalance);
         Assert.Equal(4000, await client.GetBalanceAsync());
-        await AssertFailedTurnLeftNoChargeAsync(client, conversation.Id, "doomed");
+        Assert.Empty(await client.GetAllMessagesAsync(conversation.Id));
     }
 
     [Fact]
@@ -189,11 +193,9 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     [Fact]
     public async Task ABotThatTimesOutFailsTheTurnAndRefundsIt()
     {
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
-        {
-            ["Bot:Echo:ChunkDelayMs"] = "5000",
-            ["Engine:TurnTimeout"] = "00:00:01",
-        });
+        var bot = new GatedChatClient("never ", "released"); // the gate stays shut: the bot never answers
+        await using var factory = await Fixture.StartFactoryAsync(
+            new Dictionary<string, string?> { ["Engine:TurnTimeout"] = "00:00:01" }, configureServices: services => services.AddSingleton<IChatClient>(bot));
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
 
@@ -248,54 +250,45 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         response.Dispose();
         bot.ReleaseAll();
 
-        var messages = await WaitForAsync(() => client.GetAllMessagesAsync(conversation.Id), m => m is [_, { Status: "completed" }], TimeSpan.FromSeconds(15));
-        Assert.Equal([("completed", "count"), ("completed", bot.Reply)], messages.Select(m => (m.Status, m.Content)));
-        Assert.Equal(3900, await client.GetBalanceAsync());
+        // Turns of a conversation run in order: once the next one is answered, the first has ended.
+        await client.SendAsync(conversation.Id, "next");
+        var messages = await client.GetAllMessagesAsync(conversation.Id);
+        Assert.Equal([("completed", "count"), ("completed", bot.Reply)], messages.Take(2).Select(m => (m.Status, m.Content)));
+        Assert.Equal(3800, await client.GetBalanceAsync());
     }
 
     [Fact]
     public async Task WithoutContinueOnDisconnectAClientThatLeavesMidStreamKeepsThePartialReplyAsCancelled()
     {
-        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
-        {
-            ["Bot:Echo:ChunkDelayMs"] = "700",
-            ["Engine:ContinueOnDisconnect"] = "false",
-        });
+        var bot = new GatedChatClient("aaaa ", "bbbb ", "cccc ", "dddd");
+        await using var factory = await Fixture.StartFactoryAsync(
+            new Dictionary<string, string?> { ["Engine:ContinueOnDisconnect"] = "false" }, configureServices: services => services.AddSingleton<IChatClient>(bot));
         var client = await factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync();
         using var leaving = new CancellationTokenSource();
 
-        var response = await client.PostMessageStreamingAsync(conversation.Id, "aaaa bbbb cccc dddd", leaving.Token);
+        var response = await client.PostMessageStreamingAsync(conversation.Id, "count", leaving.Token);
         var events = response.ReadEventsAsync(leaving.Token).GetAsyncEnumerator(leaving.Token);
         Assert.True(await events.MoveNextAsync());
         Assert.Equal("user", events.Current.Type);
+        bot.Release(1);
         Assert.True(await events.MoveNextAsync());
         Assert.Equal("delta", events.Current.Type);
         await leaving.CancelAsync();
         response.Dispose();
 
-        var messages = await WaitForAsync(() => client.GetAllMessagesAsync(conversation.Id), m => m.Count == 2, TimeSpan.FromSeconds(15));
-        var (user, assistant) = (messages[0], messages[1]);
-        Assert.Equal(("cancelled", "cancelled"), (user.Status, assistant.Status));
-        Assert.StartsWith(assistant.Content, "aaaa bbbb cccc dddd", StringComparison.Ordinal);
-        Assert.NotEqual("aaaa bbbb cccc dddd", assistant.Content);
-        Assert.Equal(3900, await client.GetBalanceAsync()); // a cancelled turn is charged: the bot ran
+        // Turns of a conversation run in order: once the bot is asked for the next reply, the abandoned turn has ended.
+        var next = client.SendAsync(conversation.Id, "next");
+        await bot.ReplyStarted(2).WaitAsync(Cancel);
+        bot.ReleaseAll();
+        await next;
+        var messages = await client.GetAllMessagesAsync(conversation.Id);
+        Assert.Equal([("user", "cancelled", "count"), ("assistant", "cancelled", "aaaa ")], messages.Take(2).Select(m => (m.Role, m.Status, m.Content)));
+        Assert.Equal(3800, await client.GetBalanceAsync()); // a cancelled turn is charged: the bot ran
     }
 
-    /// <summary>
-    /// A failed JSON turn is either not stored at all (the engine commits a non-streamed turn once, after the bot) or
-    /// stored as a failed pair; either way nothing is charged.
-    /// </summary>
-    private static async Task AssertFailedTurnLeftNoChargeAsync(HttpClient client, Guid conversationId, string content)
-    {
-        var messages = await client.GetAllMessagesAsync(conversationId);
-        if (messages.Count > 0)
-        {
-            Assert.Equal([("user", content, "failed"), ("assistant", "", "failed")], messages.Select(m => (m.Role, m.Content, m.Status)));
-        }
-    }
 
-    private static async Task<(List<SseEvent> Events, TimeSpan DoneAt)> DrainAsync(IAsyncEnumerator<SseEvent> events, Stopwatch clock)
+    private static async Task<List<SseEvent>> DrainAsync(IAsyncEnumerator<SseEvent> events)
     {
         var all = new List<SseEvent>();
         while (await events.MoveNextAsync())
@@ -303,29 +296,9 @@ public abstract class EngineTests<TFixture>(TFixture fixture) : ParleyTests<TFix
             all.Add(events.Current);
         }
 
-        return (all, clock.Elapsed);
+        return all;
     }
 
-    private static async Task<(TurnBody Turn, TimeSpan DoneAt)> TimedAsync(Task<TurnBody> send, Stopwatch clock)
-    {
-        var turn = await send;
-        return (turn, clock.Elapsed);
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            await Task.Delay(100, Cancel);
-        }
-    }
 }
 
 public sealed class EngineOnSqlite(SqliteFixture fixture) : EngineTests<SqliteFixture>(fixture);

@@ -4,7 +4,7 @@ using System.Text;
 namespace Parley.Testing;
 
 /// <summary>Runs a short-lived command to completion and captures its output.</summary>
-internal static class Command
+public static class Command
 {
     /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/>; throws with the output when it exits non-zero.</summary>
     public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)

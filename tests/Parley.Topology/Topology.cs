@@ -108,7 +108,7 @@ internal sealed class Topology : IAsyncDisposable
             topology = new Topology(postgres, connectionString, directory, nodes);
             await Task.WhenAll(nodes.Select(node => node.StartAsync(cancellationToken)));
             var nodesStarted = clock.Elapsed;
-            var template = Path.Combine(RepositoryRoot(), "deploy", "nginx", "parley.conf");
+            var template = Path.Combine(Repository.Root, "deploy", "nginx", "parley.conf");
             topology._nginx = await NginxProcess.StartAsync(nginxBinary, template, nodes.Select(n => n.Port).ToArray(), cancellationToken);
             topology.StartPhases = string.Create(CultureInfo.InvariantCulture,
                 $"PostgreSQL {postgresStarted.TotalSeconds:F1} s, nodes {(nodesStarted - postgresStarted).TotalSeconds:F1} s, nginx {(clock.Elapsed - nodesStarted).TotalSeconds:F1} s");
@@ -127,18 +127,6 @@ internal sealed class Topology : IAsyncDisposable
 
             throw;
         }
-    }
-
-    /// <summary>The directory holding Parley.slnx (the checkout this test was built from).</summary>
-    public static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Parley.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException($"No Parley.slnx above {AppContext.BaseDirectory}.");
     }
 
     /// <summary>Output of every node and nginx, for a failure message.</summary>

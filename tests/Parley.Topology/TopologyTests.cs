@@ -43,7 +43,7 @@ public sealed class TopologyTests
     [Fact]
     public void TheRenderedNginxConfigIsTheDeployedOneWithLoopbackNodes()
     {
-        var template = File.ReadAllText(Path.Combine(Topology.RepositoryRoot(), "deploy", "nginx", "parley.conf"));
+        var template = File.ReadAllText(Path.Combine(Repository.Root, "deploy", "nginx", "parley.conf"));
 
         var rendered = NginxProcess.Render(template, 18080, [18081, 18082, 18083], TimeSpan.FromSeconds(2));
 
@@ -159,7 +159,7 @@ public sealed class TopologyTests
     }
 
     /// <summary>The nginx binary; skips (locally) or fails (CI=true) when PostgreSQL or nginx is missing.</summary>
-    private static string RequireTools()
+    internal static string RequireTools()
     {
         var nginx = NginxProcess.FindBinary();
         var missing = new List<string>();
@@ -371,11 +371,29 @@ public sealed class TopologyTests
     /// <summary>"fail:" entries of a node's console log, grouped by category and the start of their message.</summary>
     private static IEnumerable<string> ErrorSummaries(string output)
     {
+        // Production logs are JSON lines (appsettings.Production.json); the simple console format starts errors with "fail: ".
         var lines = output.Split('\n');
-        return lines.Select((line, i) => (line, i))
+        var simple = lines.Select((line, i) => (line, i))
             .Where(l => l.line.StartsWith("fail: ", StringComparison.Ordinal) && l.i + 1 < lines.Length)
-            .GroupBy(l => $"{l.line[6..].Trim()} {Truncate(lines[l.i + 1].Trim(), 110)}")
-            .Select(g => $"{g.Count()} x {g.Key}");
+            .Select(l => $"{l.line[6..].Trim()} {Truncate(lines[l.i + 1].Trim(), 110)}");
+        var json = lines.Where(line => line.StartsWith('{') && (line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal)
+                || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal)))
+            .Select(JsonSummary).OfType<string>();
+        return simple.Concat(json).GroupBy(summary => summary).Select(g => $"{g.Count()} x {g.Key}");
+    }
+
+    private static string? JsonSummary(string line)
+    {
+        try
+        {
+            using var entry = System.Text.Json.JsonDocument.Parse(line);
+            var root = entry.RootElement;
+            return $"{root.GetProperty("Category").GetString()} {Truncate(root.GetProperty("Message").GetString() ?? "", 110)}";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // a line cut by the output buffer
+        }
     }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";

@@ -5,7 +5,7 @@ using Parley.Server.Data;
 namespace Parley.DesignTime;
 
 /// <summary>Builds the SQLite context for <c>dotnet ef</c>.</summary>
-public sealed class SqliteFactory : IDesignTimeDbContextFactory<SqliteParleyDbContext>
+public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteParleyDbContext>
 {
     /// <inheritdoc />
     public SqliteParleyDbContext CreateDbContext(string[] args) => new(
@@ -15,7 +15,7 @@ public sealed class SqliteFactory : IDesignTimeDbContextFactory<SqliteParleyDbCo
 }
 
 /// <summary>Builds the PostgreSQL context for <c>dotnet ef</c>.</summary>
-public sealed class PostgresFactory : IDesignTimeDbContextFactory<PostgresParleyDbContext>
+public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresParleyDbContext>
 {
     /// <inheritdoc />
     public PostgresParleyDbContext CreateDbContext(string[] args) => new(

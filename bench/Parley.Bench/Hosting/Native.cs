@@ -2,11 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Parley.Bench.Hosting;
 
-/// <summary>The two libc calls the benchmark needs on Linux: raising the open-file limit and a graceful SIGTERM.</summary>
+/// <summary>The libc calls the benchmark needs on Linux: raising the open-file limit (SIGTERM is Parley.Testing's <c>Signals</c>).</summary>
 internal static partial class Native
 {
     private const int RlimitNoFile = 7; // RLIMIT_NOFILE on Linux
-    private const int SigTerm = 15;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct RLimit
@@ -20,9 +19,6 @@ internal static partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setrlimit(int resource, in RLimit limit);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 
     /// <summary>
     /// Raises this process's soft <c>ulimit -n</c> to its hard limit (children, like a self-hosted server, inherit it).
@@ -46,7 +42,4 @@ internal static partial class Native
 
         return (limit.Current, limit.Maximum);
     }
-
-    /// <summary>Sends SIGTERM (ASP.NET Core shuts down gracefully on it). False where unsupported or when it failed.</summary>
-    public static bool Terminate(int pid) => !OperatingSystem.IsWindows() && kill(pid, SigTerm) == 0;
 }

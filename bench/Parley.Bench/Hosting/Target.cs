@@ -2,10 +2,10 @@ using Spectre.Console;
 
 namespace Parley.Bench.Hosting;
 
-/// <summary>The server a scenario talks to: an external one (<c>--url</c>) or a self-hosted <see cref="ServerProcess"/>.</summary>
+/// <summary>The server a scenario talks to: an external one (<c>--url</c>) or a self-hosted <see cref="BenchServer"/>.</summary>
 internal sealed class Target : IAsyncDisposable
 {
-    private Target(Uri baseAddress, ServerProcess? server, string description)
+    private Target(Uri baseAddress, BenchServer? server, string description)
     {
         BaseAddress = baseAddress;
         Server = server;
@@ -15,7 +15,7 @@ internal sealed class Target : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     /// <summary>The self-hosted server; null for <c>--url</c>.</summary>
-    public ServerProcess? Server { get; }
+    public BenchServer? Server { get; }
 
     /// <summary>"self-hosted, SQLite (synchronous FULL)", "http://…".</summary>
     public string Description { get; }
@@ -26,13 +26,13 @@ internal sealed class Target : IAsyncDisposable
     public static async Task<Target> SelfHostAsync(
         SelfHostSettings settings, IReadOnlyDictionary<string, string> environment, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        var server = await ServerProcess.StartAsync(settings, environment, console, cancellationToken);
+        var server = await BenchServer.StartAsync(settings, environment, console, cancellationToken);
         var database = settings.IsPostgreSql ? "PostgreSQL" : $"SQLite (synchronous {settings.SqliteSynchronous.ToUpperInvariant()})";
         return new Target(server.BaseAddress, server, $"self-hosted, {database}");
     }
 
     /// <summary>The self-hosted server, or an error naming the scenario that needs one.</summary>
-    public ServerProcess RequireServer(string scenario) =>
+    public BenchServer RequireServer(string scenario) =>
         Server ?? throw new InvalidOperationException($"The {scenario} scenario needs --self-host (it restarts the server and writes its database).");
 
     public ValueTask DisposeAsync() => Server?.DisposeAsync() ?? ValueTask.CompletedTask;

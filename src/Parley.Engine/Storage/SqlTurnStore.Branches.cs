@@ -1,4 +1,5 @@
 using System.Data.Common;
+using static Parley.Engine.Storage.StoreSchema;
 
 namespace Parley.Engine.Storage;
 
@@ -8,11 +9,17 @@ public sealed partial class SqlTurnStore
     // A message and its ancestors, parent by parent, at most @p2 of them; then their rows up to sequence @p3, oldest first.
     // Recursive CTEs are standard SQL (SQLite 3.8.3+, PostgreSQL); each step is a primary-key lookup.
     private const string PathQuery =
-        "WITH RECURSIVE branch(\"Id\", \"ParentId\", \"Depth\") AS (" +
-        "SELECT \"Id\", \"ParentId\", 1 FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Id\" = @p1 " +
-        "UNION ALL SELECT m.\"Id\", m.\"ParentId\", b.\"Depth\" + 1 FROM \"Messages\" m JOIN branch b ON m.\"Id\" = b.\"ParentId\" WHERE b.\"Depth\" < @p2) " +
-        "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Id\" IN (SELECT \"Id\" FROM branch) AND \"Sequence\" <= @p3 " +
-        "ORDER BY \"Sequence\"";
+        $"WITH RECURSIVE branch({MessageColumns.Id}, {MessageColumns.ParentId}, \"Depth\") AS (" +
+        $"SELECT {MessageColumns.Id}, {MessageColumns.ParentId}, 1 FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Id} = @p1 " +
+        $"UNION ALL SELECT m.{MessageColumns.Id}, m.{MessageColumns.ParentId}, b.\"Depth\" + 1 FROM {Messages} m JOIN branch b ON m.{MessageColumns.Id} = b.{MessageColumns.ParentId} " +
+        $"WHERE b.\"Depth\" < @p2) " +
+        $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Id} IN (SELECT {MessageColumns.Id} FROM branch) " +
+        $"AND {MessageColumns.Sequence} <= @p3 ORDER BY {MessageColumns.Sequence}";
+
+    private const string SelectByClientMessageId =
+        $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.ClientMessageId} = @p1";
+
+    private const string SelectById = $"SELECT {MessageColumns.All} FROM {Messages} WHERE {MessageColumns.ConversationId} = @p0 AND {MessageColumns.Id} = @p1";
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredMessage>> LoadPathAsync(Guid conversationId, Guid leafId, int maxMessages, CancellationToken cancellationToken)
@@ -26,9 +33,7 @@ public sealed partial class SqlTurnStore
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         StoredMessage? keyed;
-        await using (var command = Command(connection,
-            "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"ClientMessageId\" = @p1",
-            _dialect.Id(conversationId), clientMessageId))
+        await using (var command = Command(connection, SelectByClientMessageId, _dialect.Id(conversationId), clientMessageId))
         {
             keyed = await ReadOneAsync(command, cancellationToken);
         }
@@ -41,14 +46,13 @@ public sealed partial class SqlTurnStore
         if (keyed.Role == MessageRoles.Assistant)
         {
             // A regenerate's key: the reply and the user message it answers.
-            await using var parent = Command(connection, "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Id\" = @p1",
+            await using var parent = Command(connection, SelectById,
                 _dialect.Id(conversationId), keyed.ParentId is { } parentId ? _dialect.Id(parentId) : null);
             return await ReadOneAsync(parent, cancellationToken) is { } user ? new StoredTurn(user, keyed) : null;
         }
 
         // A turn's reply is stored right after its user message.
-        await using var reply = Command(connection, "SELECT " + MessageColumns + " FROM \"Messages\" WHERE \"ConversationId\" = @p0 AND \"Sequence\" = @p1",
-            _dialect.Id(conversationId), keyed.Sequence + 1);
+        await using var reply = Command(connection, SelectMessageAtSequence, _dialect.Id(conversationId), keyed.Sequence + 1);
         return new StoredTurn(keyed, await ReadOneAsync(reply, cancellationToken));
     }
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
 using Parley.Engine.Storage;
 using Parley.Server.Infrastructure;
@@ -69,6 +70,20 @@ public static class DatabaseSetup
         // Nodes starting together must migrate one after another. EF Core's own PostgreSQL migration lock is a table lock
         // held per migration transaction, so with two or more pending migrations two nodes could interleave them and one
         // would fail ("column already exists"). A session-level advisory lock on the context's connection spans them all.
+        // The lock needs a connection to the database: create it first if it is missing (MigrateAsync would, but too late).
+        var creator = db.Database.GetService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator>();
+        if (!await creator.ExistsAsync(cancellationToken))
+        {
+            try
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+            catch (Npgsql.PostgresException ex) when (ex.SqlState == "42P04")
+            {
+                // duplicate_database: another node created it meanwhile.
+            }
+        }
+
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {

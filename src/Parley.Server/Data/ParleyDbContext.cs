@@ -4,16 +4,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Parley.Server.Data;
 
-/// <summary>A Parley account: an ASP.NET Core Identity user with a token balance.</summary>
-public sealed class User : IdentityUser<Guid>
-{
-    /// <summary>Tokens left; each accepted message costs <c>Quota:CostPerMessage</c>. Changed only by atomic SQL updates.</summary>
-    public long TokenBalance { get; set; }
-
-    /// <summary>When the account was created (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-}
-
 /// <summary>A conversation row. Its turn log lives in <see cref="Message"/>.</summary>
 public sealed class Conversation
 {
@@ -52,6 +42,10 @@ public sealed class Conversation
 
     /// <summary>The system prompt; null for <c>Bot:SystemPrompt</c>, empty for none (at most 8,000 characters).</summary>
     public string? SystemPrompt { get; set; }
+
+    /// <summary>While a streamed turn is pending: its reply so far, written every <c>Engine:CheckpointInterval</c> and
+    /// cleared when the reply is stored. A crash leaves it for recovery, which stores it as the failed reply.</summary>
+    public string? PartialReply { get; set; }
 }
 
 /// <summary>
@@ -109,44 +103,6 @@ public sealed class Message
     public long Charge { get; set; }
 }
 
-/// <summary>A login session: the family of its rotating refresh tokens and the <c>sid</c> claim of its access tokens.</summary>
-public sealed class AuthSession
-{
-    /// <summary>Session id, carried in access tokens as the <c>sid</c> claim.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Login time (UTC).</summary>
-    public DateTime CreatedAt { get; set; }
-
-    /// <summary>When logout or refresh-token reuse ended the session (UTC); its access tokens stop working then.</summary>
-    public DateTime? RevokedAt { get; set; }
-}
-
-/// <summary>A refresh token, stored as the SHA-256 of its value (the value itself is never stored).</summary>
-public sealed class RefreshToken
-{
-    /// <summary>Row id.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The session (token family).</summary>
-    public Guid SessionId { get; set; }
-
-    /// <summary>The user.</summary>
-    public Guid UserId { get; set; }
-
-    /// <summary>Base64url SHA-256 of the token value.</summary>
-    public required string TokenHash { get; set; }
-
-    /// <summary>Expiry (UTC).</summary>
-    public DateTime ExpiresAt { get; set; }
-
-    /// <summary>When it was exchanged for a new pair (rotation); presenting it again revokes the session.</summary>
-    public DateTime? UsedAt { get; set; }
-}
-
 /// <summary>Parley's EF Core model. Provider-specific subclasses carry their own migrations.</summary>
 public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbContext<User, IdentityRole<Guid>, Guid>(options)
 {
@@ -162,6 +118,12 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
     /// <summary>Refresh tokens.</summary>
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
 
+    /// <summary>The token ledger.</summary>
+    public DbSet<TokenTransaction> TokenTransactions => Set<TokenTransaction>();
+
+    /// <summary>Cluster-wide job leases and last runs.</summary>
+    public DbSet<JobRun> JobRuns => Set<JobRun>();
+
     /// <summary>Share links (<see cref="Parley.Server.Sharing.Share"/>).</summary>
     public DbSet<Parley.Server.Sharing.Share> Shares => Set<Parley.Server.Sharing.Share>();
 
@@ -172,6 +134,7 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
         // Email is optional but unique when given (NULLs never collide in a unique index).
         builder.Entity<User>().HasIndex(u => u.NormalizedEmail).HasDatabaseName("EmailIndex").IsUnique();
+        builder.Entity<User>().Property(u => u.Role).HasMaxLength(16).HasDefaultValue(AccountRoles.User);
 
         builder.Entity<Conversation>(conversation =>
         {
@@ -200,7 +163,25 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
         builder.Entity<AuthSession>(session =>
         {
             session.HasIndex(s => s.RevokedAt);
+            session.Property(s => s.UserAgent).HasMaxLength(256);
             session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<TokenTransaction>(entry =>
+        {
+            entry.ToTable("TokenTransactions");
+            entry.Property(t => t.Kind).HasMaxLength(16);
+            entry.Property(t => t.Reason).HasMaxLength(200);
+            entry.HasIndex(t => new { t.UserId, t.Id }); // a user's ledger, newest first
+            entry.HasIndex(t => new { t.CreatedAt, t.Kind }); // stats: tokens charged in the last 24 h
+            entry.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<JobRun>(job =>
+        {
+            job.HasKey(j => j.Name);
+            job.Property(j => j.Name).HasMaxLength(64);
+            job.Property(j => j.LeaseHolder).HasMaxLength(100);
         });
 
         builder.Entity<RefreshToken>(token =>

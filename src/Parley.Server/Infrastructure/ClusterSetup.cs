@@ -116,6 +116,11 @@ public static class ClusterSetup
                 });
             }
 
+            if (Telemetry.IsTracing(configuration))
+            {
+                silo.AddActivityPropagation(); // a turn's trace continues into its grain, wherever it is activated
+            }
+
             silo.Services.AddOptions<SiloOptions>().Configure<IOptions<EngineOptions>>((silo, engine) => silo.SiloName = engine.Value.NodeId);
             silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<EngineOptions>>((collection, engine) =>
             {

@@ -29,7 +29,8 @@ public static class EngineSetup
             sp.GetRequiredService<DbDataSource>(),
             sp.GetRequiredService<SqlDialect>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
-            sp.GetRequiredService<ILogger<SqlTurnStore>>()));
+            sp.GetRequiredService<ILogger<SqlTurnStore>>(),
+            sp.GetRequiredService<EngineMetrics>()));
         services.AddSingleton(sp => new EngineMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<INodeDirectory, OrleansNodeDirectory>();
         services.AddSingleton(sp => new TurnProtocol(
@@ -47,7 +48,8 @@ public static class EngineSetup
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value,
             sp.GetRequiredService<EngineMetrics>(),
-            sp.GetRequiredService<ILogger<ConversationClient>>()));
+            sp.GetRequiredService<ILogger<ConversationClient>>(),
+            sp.GetRequiredService<INodeDirectory>()));
 
         // Registered before the silo: hosted services start in order, so this node's old pending turns are settled
         // before it joins the cluster and serves again.

@@ -116,7 +116,7 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
 public sealed class UnknownUserException() : Exception("The access token's user no longer exists.");
 
 /// <summary>Adds <c>traceId</c> to every problem details response.</summary>
-public static class ProblemDetailsSetup
+public static partial class ProblemDetailsSetup
 {
     /// <summary>The <c>type</c> of a 429 problem: RFC 6585 §4 (ASP.NET Core has no default for it).</summary>
     public const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
@@ -124,20 +124,10 @@ public static class ProblemDetailsSetup
     /// <summary>The <c>type</c> of a 402 problem: RFC 9110 §15.5.3.</summary>
     public const string PaymentRequiredType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.3";
 
-    /// <summary>
-    /// Names the fields of request validation (<c>AddValidation()</c>) as the JSON body does: the validation of .NET 10
-    /// reports C# property names ("Title"); the API's error keys are camelCase ("title"), like every other error of it.
-    /// Keys that are not C# member paths (a header such as <c>Last-Event-ID</c>) stay as they are.
-    /// </summary>
-    internal static void CamelCaseKeys(IDictionary<string, string[]> errors)
-    {
-        foreach (var key in errors.Keys.Where(k => k.Length > 0 && char.IsUpper(k[0]) && k.All(c => char.IsLetterOrDigit(c) || c is '.' or '[' or ']')).ToList())
-        {
-            var camel = string.Join('.', key.Split('.').Select(part => JsonNamingPolicy.CamelCase.ConvertName(part)));
-            errors[camel] = errors.TryGetValue(camel, out var existing) ? [.. existing, .. errors[key]] : errors[key];
-            errors.Remove(key);
-        }
-    }
+    [GeneratedRegex(@"^[A-Z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*(\[\d+\])?)*$")]
+    private static partial Regex MemberPath();
+
+    private static bool IsMemberPath(string key) => MemberPath().IsMatch(key);
 
     /// <summary>Registers problem details with a trace id (and a <c>type</c> where ASP.NET Core has none) and the exception handler.</summary>
     public static IServiceCollection AddParleyProblemDetails(this IServiceCollection services)
@@ -152,9 +142,18 @@ public static class ProblemDetailsSetup
                 _ => null,
             };
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
-            if (problem is HttpValidationProblemDetails validation)
+            if (problem is HttpValidationProblemDetails validation && validation.Errors.Keys.Any(IsMemberPath))
             {
-                CamelCaseKeys(validation.Errors);
+                // AddValidation() names fields by their C# member paths (UserName, Items[0].Name); the API's keys are
+                // camelCase, as in the body. Other keys (a header such as Last-Event-ID) stay as they are.
+                var errors = validation.Errors.ToDictionary(
+                    e => IsMemberPath(e.Key) ? string.Join('.', e.Key.Split('.').Select(JsonNamingPolicy.CamelCase.ConvertName)) : e.Key,
+                    e => e.Value);
+                validation.Errors.Clear();
+                foreach (var (key, value) in errors)
+                {
+                    validation.Errors[key] = value;
+                }
             }
         });
         services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>(); // after the default writer

@@ -8,21 +8,24 @@ using Parley.Server.Infrastructure;
 
 namespace Parley.Server.Users;
 
-/// <summary>Response of <c>GET /api/users/me/balance</c>.</summary>
-/// <param name="TokenBalance">Tokens left.</param>
-/// <param name="CostPerMessage">Tokens charged per accepted message (<c>Quota:CostPerMessage</c>).</param>
-public sealed record BalanceDto(long TokenBalance, long CostPerMessage);
-
 /// <summary>The caller's own account.</summary>
-public static class UsersApi
+public static partial class UsersApi
 {
-    /// <summary>Maps <c>/api/users/me</c> and <c>/api/users/me/balance</c>.</summary>
+    /// <summary>Maps <c>/api/users/me</c>: the account, balance, ledger, password, sessions and account deletion.</summary>
     public static RouteGroupBuilder MapUsers(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/users/me").WithTags("Users").RequireAuthorization()
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         group.MapGet("/", Me).WithName("GetMe").WithSummary("The caller's account, including the token balance.");
         group.MapGet("/balance", Balance).WithName("GetBalance").WithSummary("The caller's token balance and the cost of a message.");
+        group.MapGet("/transactions", Transactions).WithName("ListTransactions")
+            .WithSummary("The caller's token ledger, newest first: every change of the balance. limit 1–100 (default 50); cursor from the previous page.");
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword")
+            .WithSummary("Change the password; every other session is revoked.");
+        group.MapGet("/sessions", Sessions).WithName("ListSessions").WithSummary("The caller's live login sessions, newest first.");
+        group.MapDelete("/sessions/{id:guid}", DeleteSession).WithName("DeleteSession").WithSummary("Log a session out (revoke it).");
+        group.MapDelete("/", DeleteAccount).WithName("DeleteAccount")
+            .WithSummary("Delete the account and all its data (conversations, messages, sessions, ledger); its tokens stop working.");
         return group;
     }
 

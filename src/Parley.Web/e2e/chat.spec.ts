@@ -207,7 +207,7 @@ test('an expired access token is refreshed; a revoked session goes back to login
 
   // A bad access token gets a 401; the app refreshes once and carries on.
   await page.evaluate(() => {
-    const session = JSON.parse(localStorage.getItem('parley.session')!);
+    const session = JSON.parse(localStorage.getItem('parley.session')!) as Record<string, unknown>;
     localStorage.setItem('parley.session', JSON.stringify({ ...session, accessToken: 'expired' }));
   });
   const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));

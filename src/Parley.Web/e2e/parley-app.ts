@@ -18,7 +18,7 @@ export class ParleyApp {
 
   static baseUrl(): string {
     const url = process.env.PARLEY_BASE_URL;
-    if (!url) throw new Error('PARLEY_BASE_URL is not set: the global setup did not start the server.');
+    if (!url) throw new Error('PARLEY_BASE_URL is not set: playwright.config.ts did not start the server.');
     return url;
   }
 
@@ -105,8 +105,12 @@ export class ParleyApp {
   }
 
   async selectConversation(title: string | RegExp) {
-    await this.openSidebar();
-    await this.conversationItem(title).getByTestId('conversation-link').click();
+    // On a narrow screen the drawer can shut between opening it and the tap (a reply finishing behind it moves the
+    // focus to the composer), so open it and tap again until the tap lands.
+    await expect(async () => {
+      await this.openSidebar();
+      await this.conversationItem(title).getByTestId('conversation-link').click({ timeout: 2_000 });
+    }).toPass({ timeout: 20_000 });
     await expect(this.page).toHaveURL(/\/c\/[^/]+$/);
   }
 

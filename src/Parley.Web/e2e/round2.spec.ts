@@ -73,7 +73,8 @@ test('after a dropped connection the stored reply is shown, not "The reply faile
     window.fetch = async (input, init) => {
       const response = await original(input, init);
       const accept = new Headers(init?.headers).get('accept') ?? '';
-      if (!accept.includes('text/event-stream') || !response.body) return response;
+      // (A 204 — no turn running any more — passes as it is: a Response with a 204 status cannot have a body.)
+      if (!accept.includes('text/event-stream') || !response.body || response.status !== 200) return response;
       const reader = response.body.getReader();
       let seen = '';
       const body = new ReadableStream<Uint8Array>({

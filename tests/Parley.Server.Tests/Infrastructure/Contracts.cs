@@ -74,3 +74,19 @@ public static class Json
     /// <summary>For problem details, whose members are all optional.</summary>
     public static JsonSerializerOptions Lenient { get; } = new(JsonSerializerDefaults.Web) { PropertyNameCaseInsensitive = false };
 }
+
+public sealed record RegisteredBody(Guid Id, string UserName, string? Email, long TokenBalance, DateTimeOffset CreatedAt, string Role, TokenPairBody Tokens);
+
+public sealed record TransactionBody(Guid Id, string Kind, long Amount, long BalanceAfter, Guid? MessageId, string? Reason, DateTimeOffset CreatedAt);
+
+public sealed record SessionBody(Guid Id, string? UserAgent, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, bool Current);
+
+public sealed record AdminUserBody(
+    Guid Id, string UserName, string? Email, string Role, long TokenBalance, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset? LastActiveAt, long MessageCount);
+
+public sealed record BalanceAdjustedBody(Guid UserId, long TokenBalance);
+
+public sealed record RetentionRunBody(DateTimeOffset FinishedAt, long Deleted);
+
+public sealed record AdminStatsBody(
+    long Users, long ActiveUsers, long Conversations, long Messages, long Turns24h, long TokensCharged24h, RetentionRunBody? LastRetentionRun);

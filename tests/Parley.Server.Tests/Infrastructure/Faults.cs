@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
@@ -47,20 +48,39 @@ public sealed class UnreachableDataSource : DbDataSource
     protected override DbConnection CreateDbConnection() => throw new InvalidOperationException("The database is unreachable (test fault).");
 }
 
-/// <summary>A bot that streams its <paramref name="chunks"/> one at a time, each only after the test released it with <see cref="Release"/>.</summary>
+/// <summary>
+/// A bot that streams its <paramref name="chunks"/> one at a time, each only after the test released it with
+/// <see cref="Release"/> (or opened the gate with <see cref="ReleaseAll"/>): tests synchronise on it instead of sleeping.
+/// It answers every turn with the same reply; a waiting chunk gives up when the turn's token is cancelled.
+/// </summary>
 /// <param name="chunks">The reply, chunk by chunk.</param>
 public sealed class GatedChatClient(params string[] chunks) : IChatClient
 {
     private readonly SemaphoreSlim _gate = new(0);
+    private readonly ConcurrentDictionary<int, TaskCompletionSource> _started = new();
+    private volatile bool _open;
+    private int _replies;
 
     /// <summary>The whole reply.</summary>
     public string Reply => string.Concat(chunks);
 
-    /// <summary>Lets <paramref name="count"/> more chunks through.</summary>
+    /// <summary>Completes when the bot has been asked for its <paramref name="number"/>th reply (1 = the first).</summary>
+    public Task ReplyStarted(int number) => Started(number).Task;
+
+    /// <summary>Lets <paramref name="count"/> more chunks through (over all turns).</summary>
     public void Release(int count) => _gate.Release(count);
 
-    /// <summary>Lets every remaining chunk through.</summary>
-    public void ReleaseAll() => _gate.Release(chunks.Length);
+    /// <summary>Opens the gate for good: every waiting and every later chunk goes through.</summary>
+    public void ReleaseAll()
+    {
+        if (_open)
+        {
+            return;
+        }
+
+        _open = true;
+        _gate.Release(int.MaxValue / 2);
+    }
 
     /// <inheritdoc />
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -72,9 +92,14 @@ public sealed class GatedChatClient(params string[] chunks) : IChatClient
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        Started(Interlocked.Increment(ref _replies)).TrySetResult();
         foreach (var chunk in chunks)
         {
-            await _gate.WaitAsync(cancellationToken);
+            if (!_open)
+            {
+                await _gate.WaitAsync(cancellationToken);
+            }
+
             yield return new ChatResponseUpdate(ChatRole.Assistant, chunk);
         }
     }
@@ -84,6 +109,9 @@ public sealed class GatedChatClient(params string[] chunks) : IChatClient
 
     /// <inheritdoc />
     public void Dispose() => _gate.Dispose();
+
+    private TaskCompletionSource Started(int number) =>
+        _started.GetOrAdd(number, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
 
 /// <summary>

@@ -25,13 +25,7 @@ export function AuthScreen({ expired = false }: { expired?: boolean }) {
             onShowRegister={() => setMode({ kind: 'register' })}
           />
         ) : (
-          <RegisterForm
-            onShowLogin={() => setMode({ kind: 'login' })}
-            onRegistered={(userName) =>
-              // Registering signs in; this is the fallback when that login failed.
-              setMode({ kind: 'login', userName, notice: `Account ${userName} created. Log in to start chatting.` })
-            }
-          />
+          <RegisterForm onShowLogin={() => setMode({ kind: 'login' })} />
         )}
       </div>
     </main>

@@ -310,7 +310,7 @@ describe('Chat', () => {
 
     await user.click(screen.getByTestId('stop'));
 
-    await waitFor(() => expect(texts()).toEqual(['user:completed:Long story', 'assistant:cancelled:Once uponStopped']));
+    await waitFor(() => expect(texts()).toEqual(['user:cancelled:Long story', 'assistant:cancelled:Once uponStopped']));
     expect(requests.some((r) => route('POST', '/api/conversations/c1/stop', r))).toBe(true);
     expect(screen.queryByTestId('error')).toBeNull();
   });

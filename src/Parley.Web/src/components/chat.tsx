@@ -24,7 +24,8 @@ const wideScreen = () => typeof window.matchMedia !== 'function' || window.match
 /**
  * One conversation: its history (newest page first, older pages on scroll-up), the composer, and the
  * streaming of each turn (hooks/use-chat.ts). Mounted per conversation (keyed by the parent); a reply that is
- * still streaming when the user switches away completes in the background.
+ * still streaming when the user switches away completes at the server, and coming back (or reloading) shows it
+ * continuing from where it is. A lost connection reconnects on its own, shown as "reconnecting".
  */
 export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, ...options }: ChatProps) {
   const {
@@ -37,6 +38,7 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
     input,
     setInput,
     streaming,
+    reconnecting,
     error,
     setError,
     announcement,
@@ -115,6 +117,16 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
         {announcement}
       </div>
       <div className="shrink-0 bg-white px-3 pt-2 pb-3 sm:px-6 sm:pb-4">
+        {reconnecting && (
+          <p
+            role="status"
+            data-testid="reconnecting"
+            className="mx-auto mb-2 flex w-full max-w-3xl items-center gap-2 rounded-xl border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+          >
+            <span className="size-2 animate-pulse rounded-full bg-amber-500" aria-hidden="true" />
+            Connection lost — reconnecting to the reply…
+          </p>
+        )}
         {error && (
           <ErrorBanner
             className="mx-auto mb-2 w-full max-w-3xl"

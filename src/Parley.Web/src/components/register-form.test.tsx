@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, problem, testClient } from '../test/fake-fetch';
 import { renderWithApi } from '../test/render';
 import { RegisterForm } from './register-form';
@@ -9,14 +9,14 @@ function metRules(): Record<string, boolean> {
   return Object.fromEntries(
     within(list)
       .getAllByRole('listitem')
-      .map((li) => [li.dataset.rule, li.dataset.met === 'true']),
+      .map((li): [string, boolean] => [li.dataset.rule ?? '', li.dataset.met === 'true']),
   );
 }
 
 describe('RegisterForm', () => {
   it('checks the password policy live as the user types', async () => {
     const { api } = testClient(() => json({}), { signedIn: false });
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     const password = screen.getByTestId('register-password');
 
     expect(metRules()).toEqual({ length: false, upper: false, lower: false, digit: false, symbol: false });
@@ -30,7 +30,7 @@ describe('RegisterForm', () => {
 
   it('does not send a password that breaks the policy', async () => {
     const { api, requests } = testClient(() => json({}), { signedIn: false });
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'alice');
     await user.type(screen.getByTestId('register-password'), 'short');
     await user.click(screen.getByTestId('register-submit'));
@@ -38,43 +38,27 @@ describe('RegisterForm', () => {
   });
 
   const tokens = { accessToken: 'a', tokenType: 'Bearer', expiresIn: 900, refreshToken: 'r' };
-  const registerThenLogin = (request: Request) =>
-    new URL(request.url).pathname === '/api/auth/register' ? json({ id: '1', userName: 'alice' }, 201) : json(tokens);
+  const registerThenLogin = () => json({ id: '1', userName: 'alice', role: 'user', tokens }, 201);
 
-  it('registers and signs the new user in', async () => {
-    const onRegistered = vi.fn();
+  it('registers and is signed in by the registration itself', async () => {
     const { api, requests, session } = testClient(registerThenLogin, { signedIn: false });
-    const { user } = renderWithApi(<RegisterForm onRegistered={onRegistered} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'alice');
     await user.type(screen.getByTestId('register-email'), 'alice@example.com');
     await user.type(screen.getByTestId('register-password'), 'Secret#123');
     await user.click(screen.getByTestId('register-submit'));
 
     await waitFor(() => expect(session.get()?.accessToken).toBe('a'));
-    expect(onRegistered).not.toHaveBeenCalled();
-    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/auth/register', '/api/auth/login']);
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/auth/register']);
     expect(await requests[0]!.json()).toEqual({ userName: 'alice', email: 'alice@example.com', password: 'Secret#123' });
-    expect(await requests[1]!.json()).toEqual({ userName: 'alice', password: 'Secret#123' });
-  });
-
-  it('falls back to the login form when signing in after registering fails', async () => {
-    const onRegistered = vi.fn();
-    const { api } = testClient(
-      (request) => (new URL(request.url).pathname === '/api/auth/register' ? json({ id: '1', userName: 'alice' }, 201) : problem(503)),
-      { signedIn: false },
-    );
-    const { user } = renderWithApi(<RegisterForm onRegistered={onRegistered} onShowLogin={() => {}} />, api);
-    await user.type(screen.getByTestId('register-username'), 'alice');
-    await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
-    await waitFor(() => expect(onRegistered).toHaveBeenCalledWith('alice'));
   });
 
   it('omits an empty email', async () => {
     const { api, requests } = testClient(registerThenLogin, { signedIn: false });
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'bob');
     await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
-    await waitFor(() => expect(requests).toHaveLength(2));
+    await waitFor(() => expect(requests).toHaveLength(1));
     expect(await requests[0]!.json()).toEqual({ userName: 'bob', password: 'Secret#123' });
   });
 
@@ -89,7 +73,7 @@ describe('RegisterForm', () => {
         }),
       { signedIn: false },
     );
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'alice');
     await user.type(screen.getByTestId('register-email'), 'a@b.co');
     await user.type(screen.getByTestId('register-password'), 'Alice#123{Enter}');
@@ -107,7 +91,7 @@ describe('RegisterForm', () => {
     const { api } = testClient(() => problem(409, { errors: { userName: ['The user name is already taken.'] } }), {
       signedIn: false,
     });
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     const userName = screen.getByTestId('register-username');
     await user.type(userName, 'alice');
     await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
@@ -120,7 +104,7 @@ describe('RegisterForm', () => {
 
   it('validates the user name format before sending', async () => {
     const { api, requests } = testClient(() => json({}), { signedIn: false });
-    const { user } = renderWithApi(<RegisterForm onRegistered={() => {}} onShowLogin={() => {}} />, api);
+    const { user } = renderWithApi(<RegisterForm onShowLogin={() => {}} />, api);
     await user.type(screen.getByTestId('register-username'), 'a b');
     await user.type(screen.getByTestId('register-password'), 'Secret#123{Enter}');
     expect(screen.getByTestId('register-username')).toHaveAttribute('aria-invalid', 'true');

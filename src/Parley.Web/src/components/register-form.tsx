@@ -8,13 +8,12 @@ import { PasswordChecklist } from './password-checklist';
 import { TextField } from './text-field';
 
 interface RegisterFormProps {
-  onRegistered: (userName: string) => void;
   onShowLogin: () => void;
 }
 
 type Field = 'userName' | 'email' | 'password';
 
-export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
+export function RegisterForm({ onShowLogin }: RegisterFormProps) {
   const api = useApi();
   const [values, setValues] = useState<Record<Field, string>>({ userName: '', email: '', password: '' });
   const [touched, setTouched] = useState<Record<Field, boolean>>({ userName: false, email: false, password: false });
@@ -76,12 +75,7 @@ export function RegisterForm({ onRegistered, onShowLogin }: RegisterFormProps) {
       setSubmitting(false);
       return;
     }
-    try {
-      // Registering signs the new user in: the app switches to the chat.
-      await api.login(userName, values.password);
-    } catch {
-      onRegistered(userName);
-    }
+    // Registering signed the new user in (the response carries the tokens): the app switches to the chat.
   }
 
   return (

@@ -29,6 +29,10 @@ interface SidebarProps {
   archivedView: boolean;
   onShowArchived: (show: boolean) => void;
   onLogout: () => void;
+  /** Shows the Admin link. */
+  isAdmin?: boolean;
+  /** Opens an app page (`/account`, `/admin`). */
+  onOpenPage?: (path: '/account' | '/admin') => void;
 }
 
 export function displayTitle(conversation: Pick<Conversation, 'title'>): string {
@@ -146,7 +150,7 @@ function ConversationItem({
             onClick={handleClick}
             aria-current={selected ? 'page' : undefined}
             title={title}
-            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:pr-24! outline-none group-focus-within:pr-30 group-hover:pr-30 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-30 ${
+            className={`min-w-0 flex-1 truncate rounded-lg py-2 pl-2.5 max-md:py-3 max-md:mr-45 max-md:pr-2.5! outline-none group-focus-within:pr-30 group-hover:pr-30 focus-visible:ring-2 focus-visible:ring-zinc-900 focus-visible:ring-inset pointer-coarse:pr-30 ${
               selected ? 'pr-30' : 'pr-2.5'
             }`}
             data-testid="conversation-link"
@@ -158,6 +162,25 @@ function ConversationItem({
               selected ? 'opacity-100' : 'opacity-0'
             }`}
           >
+            <button
+              ref={renameButtonRef}
+              type="button"
+              onClick={startEditing}
+              aria-label={`Rename “${title}”`}
+              data-testid="rename-conversation"
+              className="icon-button size-7"
+            >
+              <PencilIcon width={15} height={15} />
+            </button>
+            <button
+              type="button"
+              onClick={() => onAskDelete(conversation)}
+              aria-label={`Delete “${title}”`}
+              data-testid="delete-conversation"
+              className="icon-button size-7 hover:text-red-700"
+            >
+              <TrashIcon width={15} height={15} />
+            </button>
             {!archived && (
               <button
                 type="button"
@@ -178,25 +201,6 @@ function ConversationItem({
               className="icon-button size-7"
             >
               <ArchiveIcon width={15} height={15} />
-            </button>
-            <button
-              ref={renameButtonRef}
-              type="button"
-              onClick={startEditing}
-              aria-label={`Rename “${title}”`}
-              data-testid="rename-conversation"
-              className="icon-button size-7"
-            >
-              <PencilIcon width={15} height={15} />
-            </button>
-            <button
-              type="button"
-              onClick={() => onAskDelete(conversation)}
-              aria-label={`Delete “${title}”`}
-              data-testid="delete-conversation"
-              className="icon-button size-7 hover:text-red-700"
-            >
-              <TrashIcon width={15} height={15} />
             </button>
           </div>
         </>
@@ -225,6 +229,8 @@ export function Sidebar({
   archivedView,
   onShowArchived,
   onLogout,
+  isAdmin = false,
+  onOpenPage,
 }: SidebarProps) {
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
@@ -286,7 +292,7 @@ export function Sidebar({
     const index = ordered.findIndex((c) => c.id === confirming.id);
     const neighbour = ordered[index + 1] ?? ordered[index - 1] ?? null;
     setDeleting(true);
-    let deleted = false;
+    let deleted: boolean;
     try {
       deleted = await onDelete(confirming.id);
     } finally {
@@ -399,6 +405,18 @@ export function Sidebar({
         <div className="shrink-0 border-t border-zinc-200 px-3 pt-2.5">
           <ThemePicker />
         </div>
+        {onOpenPage && (
+          <div className="flex shrink-0 gap-1 px-3 pt-2">
+            <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/account')} data-testid="account-link">
+              Account
+            </button>
+            {isAdmin && (
+              <button type="button" className="btn-ghost text-sm" onClick={() => onOpenPage('/admin')} data-testid="admin-link">
+                Admin
+              </button>
+            )}
+          </div>
+        )}
         <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">
           <span
             aria-hidden="true"

@@ -4,6 +4,8 @@ import { useApi } from '../lib/api-context';
 import { describeError } from '../lib/errors';
 import { conversationIdFromPath, conversationPath, navigate, usePathname } from '../lib/router';
 import type { Conversation } from '../lib/types';
+import { AccountPage } from './account-page';
+import { AdminPage } from './admin-page';
 import { Chat } from './chat';
 import { loadMarkdown } from './message';
 import { ErrorBanner } from './error-banner';
@@ -22,6 +24,8 @@ export function Workspace() {
   const { refresh: refreshConversation, moveToTop, replace, remove } = conversations;
 
   const [userName, setUserName] = useState<string | null>(null);
+  const [isAdmin, setIsAdmin] = useState(false);
+  const page = pathname === '/account' ? 'account' : pathname === '/admin' ? 'admin' : null;
   const [balance, setBalance] = useState<number | null>(null);
   const [costPerMessage, setCostPerMessage] = useState<number | null>(null);
   const [sidebarOpen, setSidebarOpen] = useState(false);
@@ -55,6 +59,7 @@ export function Workspace() {
       (user) => {
         if (!active) return;
         setUserName(user.userName);
+        setIsAdmin(user.role === 'admin');
         setBalance((current) => current ?? user.tokenBalance);
       },
       (caught: unknown) => active && setError(describeError(caught)),
@@ -84,8 +89,14 @@ export function Workspace() {
   }, [api, conversationId, conversations.status, conversations.items]);
 
   useEffect(() => {
-    document.title = selected ? `${displayTitle(selected)} · Parley` : 'Parley';
-  }, [selected]);
+    document.title =
+      page === 'account' ? 'Account · Parley' : page === 'admin' ? 'Admin · Parley' : selected ? `${displayTitle(selected)} · Parley` : 'Parley';
+  }, [selected, page]);
+
+  const openPage = useCallback((path: '/account' | '/admin') => {
+    navigate(path);
+    setSidebarOpen(false);
+  }, []);
 
   const onConversationCreated = useCallback(
     (conversation: Conversation) => {
@@ -233,6 +244,8 @@ export function Workspace() {
         archivedView={conversations.archived}
         onShowArchived={conversations.showArchived}
         onLogout={logout}
+        isAdmin={isAdmin}
+        onOpenPage={openPage}
       />
       <main className="flex min-w-0 flex-1 flex-col" inert={sidebarOpen}>
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
@@ -249,7 +262,7 @@ export function Workspace() {
             <MenuIcon />
           </button>
           <h1 className="min-w-0 flex-1 truncate text-[15px] font-medium text-zinc-800" data-testid="conversation-title">
-            {conversationId ? (selected ? displayTitle(selected) : '') : 'New chat'}
+            {page === 'account' ? 'Account' : page === 'admin' ? 'Admin' : conversationId ? (selected ? displayTitle(selected) : '') : 'New chat'}
           </h1>
           <TokenBalance balance={balance} costPerMessage={costPerMessage} />
         </header>
@@ -265,7 +278,9 @@ export function Workspace() {
             />
           </div>
         )}
-        <Chat
+        {page === 'account' && <AccountPage onBalance={refreshBalance} />}
+        {page === 'admin' && (isAdmin ? <AdminPage /> : <p className="p-6 text-sm text-zinc-600">This page is for administrators.</p>)}
+        {page === null && <Chat
           key={chatKey}
           conversationId={conversationId}
           onConversationCreated={onConversationCreated}
@@ -275,7 +290,7 @@ export function Workspace() {
           outOfTokens={balance !== null && costPerMessage !== null && balance < costPerMessage}
           balance={balance}
           costPerMessage={costPerMessage}
-        />
+        />}
       </main>
       <Toaster />
     </div>

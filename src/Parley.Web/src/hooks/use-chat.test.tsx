@@ -101,22 +101,29 @@ describe('useChat', () => {
     expect(screen.getByTestId('reply-announcement')).toHaveTextContent('Reply: Hi');
   });
 
-  it('after a dropped connection, re-reads the conversation until it is reachable and shows the stored reply', async () => {
-    const userMessage = msg({ id: 'u1', sequence: 1, content: 'Tell me' });
+  it('after a dropped connection, reconnects to the turn with Last-Event-ID and shows the rest of the reply', async () => {
+    const userMessage = msg({ id: 'u1', sequence: 1, content: 'Tell me', status: 'pending' });
     const reply = msg({ id: 'a1', sequence: 2, role: 'assistant', content: 'Tell me everything' });
-    let reads = 0;
-    const { user } = setup((request, signal) => {
-      if (route('GET', '/api/conversations/c1/messages', request)) {
-        reads++;
-        if (reads === 1) return json({ items: [], nextCursor: null }); // the initial load
-        if (reads <= 3) throw new TypeError('Failed to fetch'); // still offline
-        return json({ items: [userMessage, reply], nextCursor: null });
-      }
+    const follows: (string | null)[] = [];
+    let release!: () => void;
+    const online = new Promise<void>((resolve) => (release = resolve));
+    const { user } = setup(async (request, signal) => {
+      if (route('GET', '/api/conversations/c1/messages', request)) return json({ items: [], nextCursor: null });
       if (route('POST', '/api/conversations/c1/messages', request)) {
         const sse = controllableSse(signal);
-        sse.send(sseEvent('user', { userMessage, tokenBalance: 5 }));
-        sse.send(sseEvent('delta', { text: 'Tell me' }));
+        sse.send(sseEvent('user', { userMessage, tokenBalance: 5 }, '1.0'));
+        sse.send(sseEvent('delta', { text: 'Tell me' }, '1.7'));
         setTimeout(() => sse.fail(new TypeError('network error')), 10);
+        return sse.response;
+      }
+      if (route('GET', '/api/conversations/c1/stream', request)) {
+        follows.push(request.headers.get('Last-Event-ID'));
+        if (follows.length === 1) throw new TypeError('Failed to fetch'); // still offline
+        await online;
+        const sse = controllableSse(signal);
+        sse.send(sseEvent('delta', { text: ' everything' }, '1.18'));
+        sse.send(sseEvent('assistant', { assistantMessage: reply, tokenBalance: 5 }, '1.19'));
+        sse.close();
         return sse.response;
       }
       return problem(500);
@@ -125,10 +132,42 @@ describe('useChat', () => {
     await waitFor(() => expect(input).toBeEnabled());
     await user.type(input, 'Tell me{Enter}');
 
-    await waitFor(() => expect(screen.getByTestId('error')).toHaveTextContent('Reconnecting'));
+    expect(await screen.findByTestId('reconnecting')).toHaveTextContent('reconnecting');
+    expect(texts()).toEqual(['user:pending:Tell me', 'assistant:pending:Tell me']);
+    await waitFor(() => expect(follows).toHaveLength(2));
+    release();
     await waitFor(() => expect(texts()).toEqual(['user:completed:Tell me', 'assistant:completed:Tell me everything']));
-    expect(reads).toBe(4);
+    expect(follows).toEqual(['1.7', '1.7']);
+    expect(screen.queryByTestId('reconnecting')).toBeNull();
     expect(screen.queryByTestId('error')).toBeNull();
-    expect(screen.queryByText('The reply failed.')).toBeNull();
+    expect(screen.getByTestId('reply-announcement')).toHaveTextContent('Reply: Tell me everything');
+  });
+
+  it('shows a reply still being written when the conversation is loaded, continuing from the start of the turn', async () => {
+    const userMessage = msg({ id: 'u1', sequence: 1, content: 'Count', status: 'pending' });
+    const reply = msg({ id: 'a1', sequence: 2, role: 'assistant', content: 'One. Two three.' });
+    let sse!: ReturnType<typeof controllableSse>;
+    const { requests } = setup((request, signal) => {
+      if (route('GET', '/api/conversations/c1/messages', request)) return json({ items: [userMessage], nextCursor: null });
+      if (route('GET', '/api/conversations/c1/stream', request)) {
+        sse = controllableSse(signal);
+        sse.send(sseEvent('user', { userMessage, tokenBalance: 5 }, '1.0'));
+        sse.send(sseEvent('delta', { text: 'One.' }, '1.4'));
+        return sse.response;
+      }
+      if (route('POST', '/api/conversations/c1/stop', request)) return new Response(null, { status: 202 });
+      return problem(500);
+    }, 'c1');
+
+    await waitFor(() => expect(texts()).toEqual(['user:pending:Count', 'assistant:pending:One.']));
+    expect(requests.find((r) => route('GET', '/api/conversations/c1/stream', r))?.headers.get('Last-Event-ID')).toBeNull();
+    expect(screen.getByTestId('stop')).toBeInTheDocument();
+    await act(async () => {
+      sse.send(sseEvent('delta', { text: ' Two three.' }, '1.15'));
+      sse.send(sseEvent('assistant', { assistantMessage: reply, tokenBalance: 5 }, '1.16'));
+      sse.close();
+    });
+    await waitFor(() => expect(texts()).toEqual(['user:completed:Count', 'assistant:completed:One. Two three.']));
+    expect(screen.queryByTestId('stop')).toBeNull();
   });
 });

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useApi } from '../lib/api-context';
 import { ApiError, NetworkError, describeError, isAbortError } from '../lib/errors';
+import { followTurn, pause } from '../lib/follow';
 import { LOCAL_PREFIX, isLocalMessage, mergeMessages } from '../lib/messages';
-import type { Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
+import type { ChatEvent, Conversation, Message as MessageModel, ModelInfo, ProblemDetails } from '../lib/types';
 
 export const PAGE_SIZE = 30;
 /** Local (not yet stored) messages sort after every stored one. */
@@ -29,19 +30,48 @@ export type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'not-f
 const RECOVERY_ATTEMPTS = 12;
 const MAX_RECOVERY_WAIT_MS = 8_000;
 
-/** Waits `ms`, or less when the browser comes back online or `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      window.removeEventListener('online', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    window.addEventListener('online', done);
-    signal?.addEventListener('abort', done);
-  });
+/** What the events after a turn's `user` event change on screen (the sent and the followed stream alike). */
+interface ReplyView {
+  setMessages: (change: (current: MessageModel[]) => MessageModel[]) => void;
+  setAnnouncement: (text: string) => void;
+  onBalance: (tokenBalance: number) => void;
+}
+
+/**
+ * Shows a reply event in the assistant draft `draftKey`: a delta extends it, the stored reply replaces it (and settles
+ * its user message's status). Returns the problem of an `error` event, for the caller to report once the stream ends.
+ */
+function applyReplyEvent(event: ChatEvent, draftKey: string, view: ReplyView): ProblemDetails | null {
+  switch (event.type) {
+    case 'delta':
+      view.setMessages((current) =>
+        current.map((m) => (m.id === draftKey ? { ...m, content: m.content + event.text } : m)),
+      );
+      break;
+    case 'assistant': {
+      const reply = event.assistantMessage;
+      view.setMessages((current) =>
+        current.map((m) =>
+          m.id === draftKey
+            ? reply
+            : (reply.parentId ? m.id === reply.parentId : m.sequence === reply.sequence - 1)
+              ? { ...m, status: reply.status }
+              : m,
+        ),
+      );
+      view.setAnnouncement(`Reply: ${reply.content}`);
+      view.onBalance(event.tokenBalance);
+      break;
+    }
+    case 'error':
+      return event.problem;
+    case 'invalid':
+      console.warn(`Ignored a malformed "${event.event}" event: ${event.reason}`);
+      break;
+    case 'user':
+      break;
+  }
+  return null;
 }
 
 /**
@@ -69,6 +99,10 @@ export function useChat({
   const [reloadCount, setReloadCount] = useState(0);
   const [input, setInput] = useState('');
   const [streaming, setStreaming] = useState(false);
+  /** The connection to a running turn was lost and is being re-established (GET /stream with Last-Event-ID). */
+  const [reconnecting, setReconnecting] = useState(false);
+  /** The follow of a turn found running when the conversation was loaded; aborted when the chat unmounts. */
+  const followRef = useRef<AbortController | null>(null);
   const [error, setError] = useState<ChatError | null>(null);
   /** What a screen reader announces once a reply is complete (the streamed words are not read one by one). */
   const [announcement, setAnnouncement] = useState('');
@@ -108,6 +142,34 @@ export function useChat({
         setMessages((current) => mergeMessages(current, page.items));
         setOlderCursor(page.nextCursor);
         setLoad({ kind: 'ready' });
+        // A reply still being written (this tab reloaded, or another tab sent it): show it continuing.
+        const last = page.items.at(-1);
+        if (last?.role === 'user' && last.status === 'pending' && !controllerRef.current) {
+          const controller = new AbortController();
+          followRef.current = controller;
+          controllerRef.current = controller;
+          acceptedRef.current = true;
+          const draftKey = `${LOCAL_PREFIX}assistant:${last.id}`;
+          setMessages((current) => [
+            ...current,
+            {
+              id: draftKey,
+              conversationId: mountedWith,
+              sequence: LOCAL_SEQUENCE,
+              role: 'assistant',
+              content: '',
+              status: 'pending',
+              createdAt: new Date().toISOString(),
+            },
+          ]);
+          setStreaming(true);
+          void latest.current.follow(mountedWith, draftKey, null, controller.signal).finally(() => {
+            if (controllerRef.current === controller) controllerRef.current = null;
+            if (followRef.current === controller) followRef.current = null;
+            setStreaming(false);
+            latest.current.onActivity(mountedWith);
+          });
+        }
       },
       (caught: unknown) => {
         if (!active) return;
@@ -117,6 +179,7 @@ export function useChat({
     );
     return () => {
       active = false;
+      followRef.current?.abort(); // the turn goes on at the server; coming back follows it again
     };
   }, [api, mountedWith, reloadCount]);
 
@@ -179,6 +242,52 @@ export function useChat({
     },
     [api],
   );
+
+  /**
+   * Follows the conversation's running turn into the assistant draft `draftKey` (GET /stream after `lastEventId`; from
+   * the start of the turn without one), reconnecting with backoff while the connection is lost. Resolves once the turn's
+   * end is shown: its stored reply, or the failure and then the stored state.
+   */
+  const follow = useCallback(
+    async (id: string, draftKey: string, lastEventId: string | null, signal: AbortSignal) => {
+      const updateDraft = (change: (draft: MessageModel) => MessageModel) =>
+        setMessages((current) => current.map((m) => (m.id === draftKey ? change(m) : m)));
+      let failure = null as ProblemDetails | null;
+      const end = await followTurn(
+        (last, abort) => api.followTurn(id, last, abort),
+        lastEventId,
+        {
+          onEvent: (event) => {
+            if (event.type === 'user') {
+              setMessages((current) => current.map((m) => (m.id === event.userMessage.id ? event.userMessage : m)));
+            }
+            failure = applyReplyEvent(event, draftKey, { setMessages, setAnnouncement, onBalance }) ?? failure;
+          },
+          onReconnecting: setReconnecting,
+        },
+        signal,
+      );
+      setReconnecting(false);
+      if (end.kind === 'aborted' || (end.kind === 'final' && !failure)) return;
+      if (failure) {
+        setError({ message: failure.detail || failure.title || 'The reply failed. Your tokens were refunded.' });
+        if (typeof failure.tokenBalance === 'number') onBalance(failure.tokenBalance);
+        else onRefreshBalance();
+      } else if (end.kind === 'failed') {
+        setError({ message: describeError(end.error) });
+      }
+      // The turn ended without its final event reaching us (or failed): show what the server stored.
+      if (failure || end.kind === 'failed') updateDraft((draft) => ({ ...draft, status: 'failed' }));
+      await showStoredState(id, signal);
+    },
+    [api, onBalance, onRefreshBalance, showStoredState],
+  );
+
+  // The load effect reads these through a ref: it reruns only when the conversation (or a reload) asks for it.
+  const latest = useRef({ follow, onActivity });
+  useEffect(() => {
+    latest.current = { follow, onActivity };
+  }, [follow, onActivity]);
 
   /**
    * Deletes a conversation created for a first turn the server did not accept, if it is still empty (a request lost
@@ -266,6 +375,7 @@ export function useChat({
       let accepted = false;
       let completed = false;
       let failure: ProblemDetails | null = null;
+      let lastEventId: string | null = null;
       try {
         if (!id) {
           created = await api.createConversation(undefined, model || undefined);
@@ -274,6 +384,7 @@ export function useChat({
         }
         const events = await api.streamMessage(id, content, clientMessageId, controller.signal, edit?.parentId);
         for await (const event of events) {
+          if (event.id) lastEventId = event.id;
           switch (event.type) {
             case 'user':
               accepted = true;
@@ -284,27 +395,9 @@ export function useChat({
               onBalance(event.tokenBalance);
               onActivity(id);
               break;
-            case 'delta':
-              updateDraft((draft) => ({ ...draft, content: draft.content + event.text }));
-              break;
-            case 'assistant': {
-              completed = true;
-              const reply = event.assistantMessage;
-              // The reply settles its user message (stored pending): it can be copied and edited now.
-              setMessages((current) =>
-                current.map((m) =>
-                  m.id === draftKey ? reply : m.id === reply.parentId && m.status === 'pending' ? { ...m, status: reply.status } : m,
-                ),
-              );
-              setAnnouncement(`Reply: ${reply.content}`);
-              onBalance(event.tokenBalance);
-              break;
-            }
-            case 'error':
-              failure = event.problem;
-              break;
-            case 'invalid':
-              console.warn(`Ignored a malformed "${event.event}" event: ${event.reason}`);
+            default:
+              completed ||= event.type === 'assistant';
+              failure = applyReplyEvent(event, draftKey, { setMessages, setAnnouncement, onBalance }) ?? failure;
               break;
           }
         }
@@ -314,6 +407,9 @@ export function useChat({
           if (typeof failure.tokenBalance === 'number') onBalance(failure.tokenBalance);
           else onRefreshBalance();
           await showStoredState(id);
+        } else if (!completed && accepted) {
+          // The stream ended mid-reply, but the turn goes on at the server: follow it from the last event received.
+          await follow(id, draftKey, lastEventId, controller.signal);
         } else if (!completed) {
           setError({ message: 'The reply was cut off. What the server stored is shown.' });
           updateDraft((draft) => ({ ...draft, status: 'failed' }));
@@ -344,19 +440,9 @@ export function useChat({
             onRefreshBalance();
           }
         } else if (id && (caught instanceof NetworkError || caught instanceof TypeError)) {
-          // The connection dropped after the server accepted the turn: the server goes on and stores the reply.
-          // Re-read the conversation until it is reachable again and show what it stored.
-          setError({ message: 'The connection was lost while the reply was streaming. Reconnecting…' });
-          const recovery = new AbortController();
-          controllerRef.current = recovery;
-          if (await showStoredState(id, recovery.signal)) {
-            setError(null);
-          } else {
-            updateDraft((draft) => ({ ...draft, status: 'failed' }));
-            setError({
-              message: 'The connection was lost while the reply was streaming. Your message was saved; reload to see the reply.',
-            });
-          }
+          // The connection dropped after the server accepted the turn: the server goes on with it. Reconnect to its
+          // stream after the last event received (with backoff, shown as "reconnecting") and show the rest.
+          await follow(id, draftKey, lastEventId, controller.signal);
         } else {
           setError({ message: describeError(caught) });
           updateDraft((draft) => ({ ...draft, status: 'failed' }));
@@ -369,7 +455,7 @@ export function useChat({
         if (id && (!created || accepted)) onActivity(id);
       }
     },
-    [api, discard, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showBranch, showStoredState],
+    [api, discard, follow, model, onActivity, onBalance, onConversationCreated, onRefreshBalance, showBranch, showStoredState],
   );
 
   /** Writes a new version of an assistant message: the thread is cut at it, the new reply streams in its place. */
@@ -469,6 +555,7 @@ export function useChat({
     input,
     setInput,
     streaming,
+    reconnecting,
     error,
     setError,
     announcement,

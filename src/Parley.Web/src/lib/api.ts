@@ -2,6 +2,8 @@ import { NetworkError, SessionExpiredError, isAbortError, toApiError } from './e
 import { SessionStore } from './session';
 import { readChatEvents } from './sse';
 import type {
+  AdminStats,
+  AdminUser,
   Balance,
   ChatEvent,
   Conversation,
@@ -9,7 +11,10 @@ import type {
   ModelInfo,
   Page,
   SendResult,
+  Registered,
+  SessionInfo,
   TokenPair,
+  Transaction,
   User,
 } from './types';
 
@@ -54,8 +59,11 @@ export class ApiClient {
 
   // ---- auth ----
 
-  register(body: { userName: string; email?: string; password: string }): Promise<User> {
-    return this.publicJson<User>('/api/auth/register', jsonInit('POST', body));
+  /** Registers and signs the new user in (the server returns the first session's tokens). */
+  async register(body: { userName: string; email?: string; password: string }): Promise<User> {
+    const registered = await this.publicJson<Registered>('/api/auth/register', jsonInit('POST', body));
+    this.session.set(registered.tokens);
+    return registered;
   }
 
   async login(userName: string, password: string): Promise<void> {
@@ -85,6 +93,48 @@ export class ApiClient {
 
   balance(): Promise<Balance> {
     return this.json<Balance>('/api/users/me/balance');
+  }
+
+  // ---- the user's own account ----
+
+  transactions(params: { limit?: number; cursor?: string } = {}): Promise<Page<Transaction>> {
+    return this.json<Page<Transaction>>(`/api/users/me/transactions${query(params)}`);
+  }
+
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.json<void>('/api/users/me/password', jsonInit('POST', { currentPassword, newPassword }));
+  }
+
+  sessions(): Promise<SessionInfo[]> {
+    return this.json<SessionInfo[]>('/api/users/me/sessions');
+  }
+
+  revokeSession(id: string): Promise<void> {
+    return this.json<void>(`/api/users/me/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  /** Deletes the account and everything in it, then ends the local session. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.json<void>('/api/users/me', jsonInit('DELETE', { password }));
+    this.session.clear();
+  }
+
+  // ---- admin ----
+
+  adminUsers(params: { query?: string; limit?: number; cursor?: string } = {}): Promise<Page<AdminUser>> {
+    return this.json<Page<AdminUser>>(`/api/admin/users${query(params)}`);
+  }
+
+  adminUpdateUser(id: string, change: { disabled?: boolean; role?: 'user' | 'admin' }): Promise<AdminUser> {
+    return this.json<AdminUser>(`/api/admin/users/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
+  }
+
+  adminAdjustBalance(id: string, amount: number, reason?: string): Promise<{ userId: string; tokenBalance: number }> {
+    return this.json(`/api/admin/users/${encodeURIComponent(id)}/balance`, jsonInit('POST', { amount, reason }));
+  }
+
+  adminStats(): Promise<AdminStats> {
+    return this.json<AdminStats>('/api/admin/stats');
   }
 
   // ---- conversations ----
@@ -194,6 +244,26 @@ export class ApiClient {
         tokenBalance: result.tokenBalance,
       } satisfies ChatEvent;
     })();
+  }
+
+  /**
+   * Follows the conversation's running turn (GET /stream): its events after `lastEventId` (from the start of the turn
+   * without one), then the live ones to the final `assistant` or `error`. Null when no turn is running (204).
+   */
+  async followTurn(
+    conversationId: string,
+    lastEventId: string | null,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<ChatEvent> | null> {
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    const init: RequestInit = { method: 'GET', headers };
+    if (signal) init.signal = signal;
+    const response = await this.authorized(`/api/conversations/${encodeURIComponent(conversationId)}/stream`, init);
+    if (response.status === 204) return null;
+    if (!response.ok) throw await toApiError(response);
+    if (!response.body) return null;
+    return readChatEvents(response.body);
   }
 
   // ---- plumbing ----

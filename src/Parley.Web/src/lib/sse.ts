@@ -1,4 +1,4 @@
-import type { ChatEvent, Message, ProblemDetails } from './types';
+import type { ChatEvent, Message } from './types';
 
 /** One dispatched Server-Sent Event. */
 export interface SseMessage {
@@ -127,47 +127,55 @@ function isMessage(value: unknown): value is Message {
  */
 export async function* toChatEvents(messages: AsyncIterable<SseMessage>): AsyncGenerator<ChatEvent> {
   for await (const message of messages) {
-    const { event, data } = message;
-    if (event !== 'user' && event !== 'delta' && event !== 'assistant' && event !== 'error') continue;
+    for (const event of toChatEvent(message)) {
+      // The SSE id (when the server sent one) travels with the event, for Last-Event-ID on a reconnect.
+      yield message.id === undefined ? event : { ...event, id: message.id };
+    }
+  }
+}
 
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      yield { type: 'invalid', event, data, reason: 'data is not valid JSON' };
-      continue;
-    }
-    if (!isObject(json)) {
-      yield { type: 'invalid', event, data, reason: 'data is not a JSON object' };
-      continue;
-    }
+/** The chat event of one SSE message: none for an unknown event name. */
+function* toChatEvent(message: SseMessage): Generator<ChatEvent> {
+  const { event, data } = message;
+  if (event !== 'user' && event !== 'delta' && event !== 'assistant' && event !== 'error') return;
 
-    switch (event) {
-      case 'user':
-        if (isMessage(json.userMessage) && typeof json.tokenBalance === 'number') {
-          yield { type: 'user', userMessage: json.userMessage, tokenBalance: json.tokenBalance };
-        } else {
-          yield { type: 'invalid', event, data, reason: 'expected {userMessage, tokenBalance}' };
-        }
-        break;
-      case 'delta':
-        if (typeof json.text === 'string') {
-          yield { type: 'delta', text: json.text };
-        } else {
-          yield { type: 'invalid', event, data, reason: 'expected {text}' };
-        }
-        break;
-      case 'assistant':
-        if (isMessage(json.assistantMessage) && typeof json.tokenBalance === 'number') {
-          yield { type: 'assistant', assistantMessage: json.assistantMessage, tokenBalance: json.tokenBalance };
-        } else {
-          yield { type: 'invalid', event, data, reason: 'expected {assistantMessage, tokenBalance}' };
-        }
-        break;
-      case 'error':
-        yield { type: 'error', problem: json as ProblemDetails };
-        break;
-    }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    yield { type: 'invalid', event, data, reason: 'data is not valid JSON' };
+    return;
+  }
+  if (!isObject(json)) {
+    yield { type: 'invalid', event, data, reason: 'data is not a JSON object' };
+    return;
+  }
+
+  switch (event) {
+    case 'user':
+      if (isMessage(json.userMessage) && typeof json.tokenBalance === 'number') {
+        yield { type: 'user', userMessage: json.userMessage, tokenBalance: json.tokenBalance };
+      } else {
+        yield { type: 'invalid', event, data, reason: 'expected {userMessage, tokenBalance}' };
+      }
+      break;
+    case 'delta':
+      if (typeof json.text === 'string') {
+        yield { type: 'delta', text: json.text };
+      } else {
+        yield { type: 'invalid', event, data, reason: 'expected {text}' };
+      }
+      break;
+    case 'assistant':
+      if (isMessage(json.assistantMessage) && typeof json.tokenBalance === 'number') {
+        yield { type: 'assistant', assistantMessage: json.assistantMessage, tokenBalance: json.tokenBalance };
+      } else {
+        yield { type: 'invalid', event, data, reason: 'expected {assistantMessage, tokenBalance}' };
+      }
+      break;
+    case 'error':
+      yield { type: 'error', problem: json };
+      break;
   }
 }
 

@@ -6,6 +6,55 @@ export interface User {
   email: string | null;
   tokenBalance: number;
   createdAt: string;
+  role: 'user' | 'admin';
+}
+
+/** POST /api/auth/register: the new user, already signed in. */
+export interface Registered extends User {
+  tokens: TokenPair;
+}
+
+/** One change of the token balance. */
+export interface Transaction {
+  id: string;
+  kind: 'initial' | 'message' | 'refund' | 'topup' | 'refill' | 'correction';
+  amount: number;
+  balanceAfter: number;
+  messageId: string | null;
+  reason: string | null;
+  createdAt: string;
+}
+
+/** A live login session. */
+export interface SessionInfo {
+  id: string;
+  userAgent: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  current: boolean;
+}
+
+/** A user as the admin API lists it. */
+export interface AdminUser {
+  id: string;
+  userName: string;
+  email: string | null;
+  role: 'user' | 'admin';
+  tokenBalance: number;
+  disabled: boolean;
+  createdAt: string;
+  lastActiveAt: string | null;
+  messageCount: number;
+}
+
+export interface AdminStats {
+  users: number;
+  activeUsers: number;
+  conversations: number;
+  messages: number;
+  turns24h: number;
+  tokensCharged24h: number;
+  lastRetentionRun: { finishedAt: string; deleted: number } | null;
 }
 
 export interface Balance {
@@ -31,6 +80,8 @@ export interface Conversation {
   model?: string;
   /** The conversation's own system prompt; null when it uses the server's default, '' for none. */
   systemPrompt?: string | null;
+  /** The turn running now (follow it with GET /api/conversations/{id}/stream); null when none. */
+  activeTurn?: { userMessageId: string; startedAt: string } | null;
   /** The leaf of the branch the user is on; null while empty. */
   currentMessageId?: string | null;
   /** Pinned conversations are listed first. */
@@ -105,10 +156,14 @@ export interface ProblemDetails {
 }
 
 /** One event of a streamed chat turn (see lib/sse.ts). */
-export type ChatEvent =
+export type ChatEvent = (
   | { type: 'user'; userMessage: Message; tokenBalance: number }
   | { type: 'delta'; text: string }
   | { type: 'assistant'; assistantMessage: Message; tokenBalance: number }
   | { type: 'error'; problem: ProblemDetails }
   /** A known event whose data could not be understood; the stream goes on. */
-  | { type: 'invalid'; event: string; data: string; reason: string };
+  | { type: 'invalid'; event: string; data: string; reason: string }
+) & {
+  /** The SSE `id:` (`{userMessageSequence}.{n}`), sent back as `Last-Event-ID` to resume after this event. */
+  id?: string;
+};

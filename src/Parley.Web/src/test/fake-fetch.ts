@@ -10,12 +10,12 @@ export function fakeFetch(handler: Handler) {
   const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}) => {
     // The signal is handed over separately: jsdom's AbortSignal is not the one Node's Request accepts.
     const { signal, ...rest } = init;
-    const request = new Request(new URL(String(input), 'http://parley.test'), rest);
+    const request = new Request(new URL(input instanceof Request ? input.url : input, 'http://parley.test'), rest);
     requests.push(request.clone());
     if (signal?.aborted) throw new DOMException('The operation was aborted.', 'AbortError');
     return handler(request, signal ?? undefined);
   };
-  return { fetch: fetchImpl as typeof fetch, requests };
+  return { fetch: fetchImpl, requests };
 }
 
 export function memoryStorage(): Storage {
@@ -51,8 +51,8 @@ export function problem(status: number, body: Record<string, unknown> = {}): Res
   });
 }
 
-export function sseEvent(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+export function sseEvent(event: string, data: unknown, id?: string): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** A text/event-stream response whose body the test writes to (and closes) when it wants. */

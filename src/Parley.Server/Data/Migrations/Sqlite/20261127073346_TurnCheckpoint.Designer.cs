@@ -11,8 +11,8 @@ using Parley.Server.Data;
 namespace Parley.Server.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteParleyDbContext))]
-    [Migration("20261127084438_Shares")]
-    partial class Shares
+    [Migration("20261127073346_TurnCheckpoint")]
+    partial class TurnCheckpoint
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -176,13 +176,7 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
-                    b.Property<bool>("Archived")
-                        .HasColumnType("INTEGER");
-
                     b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid?>("CurrentMessageId")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("LastSequence")
@@ -192,8 +186,8 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
-                    b.Property<bool>("Pinned")
-                        .HasColumnType("INTEGER");
+                    b.Property<string>("PartialReply")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
@@ -214,7 +208,7 @@ namespace Parley.Server.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("UserId", "Archived", "Pinned", "UpdatedAt", "Id");
+                    b.HasIndex("UserId", "UpdatedAt", "Id");
 
                     b.ToTable("Conversations");
                 });
@@ -257,9 +251,6 @@ namespace Parley.Server.Data.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
-                    b.Property<Guid?>("ParentId")
-                        .HasColumnType("TEXT");
-
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("INTEGER");
 
@@ -287,8 +278,6 @@ namespace Parley.Server.Data.Migrations.Sqlite
                     b.HasIndex("ConversationId", "ClientMessageId")
                         .IsUnique()
                         .HasFilter("\"ClientMessageId\" IS NOT NULL");
-
-                    b.HasIndex("ConversationId", "ParentId");
 
                     b.HasIndex("ConversationId", "Sequence")
                         .IsUnique();
@@ -401,38 +390,6 @@ namespace Parley.Server.Data.Migrations.Sqlite
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
-            modelBuilder.Entity("Parley.Server.Sharing.Share", b =>
-                {
-                    b.Property<string>("Id")
-                        .HasMaxLength(32)
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid>("ConversationId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Messages")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Title")
-                        .HasMaxLength(200)
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid>("UserId")
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ConversationId");
-
-                    b.HasIndex("UserId", "CreatedAt");
-
-                    b.ToTable("Shares");
-                });
-
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<System.Guid>", b =>
                 {
                     b.HasOne("Microsoft.AspNetCore.Identity.IdentityRole<System.Guid>", null)
@@ -516,21 +473,6 @@ namespace Parley.Server.Data.Migrations.Sqlite
                     b.HasOne("Parley.Server.Data.AuthSession", null)
                         .WithMany()
                         .HasForeignKey("SessionId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Parley.Server.Sharing.Share", b =>
-                {
-                    b.HasOne("Parley.Server.Data.Conversation", null)
-                        .WithMany()
-                        .HasForeignKey("ConversationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
-                    b.HasOne("Parley.Server.Data.User", null)
-                        .WithMany()
-                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -12,8 +12,8 @@ using Parley.Server.Data;
 namespace Parley.Server.Data.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgresParleyDbContext))]
-    [Migration("20261127084513_Shares")]
-    partial class Shares
+    [Migration("20261127073349_TurnCheckpoint")]
+    partial class TurnCheckpoint
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -185,14 +185,8 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
-                    b.Property<bool>("Archived")
-                        .HasColumnType("boolean");
-
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
-
-                    b.Property<Guid?>("CurrentMessageId")
-                        .HasColumnType("uuid");
 
                     b.Property<long>("LastSequence")
                         .HasColumnType("bigint");
@@ -201,8 +195,8 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
-                    b.Property<bool>("Pinned")
-                        .HasColumnType("boolean");
+                    b.Property<string>("PartialReply")
+                        .HasColumnType("text");
 
                     b.Property<string>("SystemPrompt")
                         .HasMaxLength(8000)
@@ -223,7 +217,7 @@ namespace Parley.Server.Data.Migrations.PostgreSql
 
                     b.HasKey("Id");
 
-                    b.HasIndex("UserId", "Archived", "Pinned", "UpdatedAt", "Id");
+                    b.HasIndex("UserId", "UpdatedAt", "Id");
 
                     b.ToTable("Conversations");
                 });
@@ -266,9 +260,6 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
-                    b.Property<Guid?>("ParentId")
-                        .HasColumnType("uuid");
-
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("integer");
 
@@ -296,8 +287,6 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                     b.HasIndex("ConversationId", "ClientMessageId")
                         .IsUnique()
                         .HasFilter("\"ClientMessageId\" IS NOT NULL");
-
-                    b.HasIndex("ConversationId", "ParentId");
 
                     b.HasIndex("ConversationId", "Sequence")
                         .IsUnique();
@@ -410,38 +399,6 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
-            modelBuilder.Entity("Parley.Server.Sharing.Share", b =>
-                {
-                    b.Property<string>("Id")
-                        .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
-
-                    b.Property<Guid>("ConversationId")
-                        .HasColumnType("uuid");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Messages")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<string>("Title")
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)");
-
-                    b.Property<Guid>("UserId")
-                        .HasColumnType("uuid");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ConversationId");
-
-                    b.HasIndex("UserId", "CreatedAt");
-
-                    b.ToTable("Shares");
-                });
-
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<System.Guid>", b =>
                 {
                     b.HasOne("Microsoft.AspNetCore.Identity.IdentityRole<System.Guid>", null)
@@ -525,21 +482,6 @@ namespace Parley.Server.Data.Migrations.PostgreSql
                     b.HasOne("Parley.Server.Data.AuthSession", null)
                         .WithMany()
                         .HasForeignKey("SessionId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Parley.Server.Sharing.Share", b =>
-                {
-                    b.HasOne("Parley.Server.Data.Conversation", null)
-                        .WithMany()
-                        .HasForeignKey("ConversationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
-                    b.HasOne("Parley.Server.Data.User", null)
-                        .WithMany()
-                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

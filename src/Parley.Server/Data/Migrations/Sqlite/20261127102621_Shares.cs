@@ -5,7 +5,10 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace Parley.Server.Data.Migrations.Sqlite
 {
-    /// <summary>Share links (issue 12): the <c>Shares</c> table, a snapshot of a conversation's current branch per link.</summary>
+    /// <summary>
+    /// Share links (issue 12): <c>Shares</c> holds a read-only snapshot (title and the current branch's messages as JSON)
+    /// keyed by an unguessable id; rows cascade from their user and conversation.
+    /// </summary>
     public partial class Shares : Migration
     {
         /// <inheritdoc />
