@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Parley.Server.Data;
+using Parley.Server.Infrastructure;
 
 namespace Parley.Server.Accounts;
 
@@ -36,7 +37,7 @@ public sealed class RefillOptions : IValidatableObject
 /// once per interval however many nodes race for it.
 /// </summary>
 public sealed partial class RefillService(
-    IServiceScopeFactory scopes, IOptions<RefillOptions> options, TimeProvider time, ILogger<RefillService> logger) : BackgroundService
+    IServiceScopeFactory scopes, IOptions<RefillOptions> options, TimeProvider time, ILogger<RefillService> logger) : PeriodicJob(time, logger)
 {
     private const int BatchSize = 200;
 
@@ -54,7 +55,7 @@ public sealed partial class RefillService(
         var db = scope.ServiceProvider.GetRequiredService<ParleyDbContext>();
         while (true)
         {
-            var now = time.GetUtcNow().UtcDateTime;
+            var now = Time.GetUtcNow().UtcDateTime;
             var due = now - settings.Interval;
             var ids = await db.Users.AsNoTracking()
                 .Where(u => !u.Disabled && (u.LastRefillAt ?? u.CreatedAt) <= due)
@@ -91,38 +92,23 @@ public sealed partial class RefillService(
 
         if (refilled > 0)
         {
-            LogRefilled(logger, refilled, settings.Amount);
+            LogRefilled(Logger, refilled, settings.Amount);
         }
 
         return refilled;
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <remarks>Once a minute, or once per interval if that is shorter; off when refills are.</remarks>
+    protected override TimeSpan? Period => options.Value switch
     {
-        if (!options.Value.Enabled)
-        {
-            return;
-        }
+        { Enabled: false } => null,
+        { Interval: var interval } => interval < TimeSpan.FromMinutes(1) ? interval : TimeSpan.FromMinutes(1),
+    };
 
-        var period = options.Value.Interval < TimeSpan.FromMinutes(1) ? options.Value.Interval : TimeSpan.FromMinutes(1);
-        using var timer = new PeriodicTimer(period, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogRefillFailed(logger, ex);
-            }
-        }
-    }
+    /// <inheritdoc />
+    protected override Task RunScheduledAsync(CancellationToken cancellationToken) => RunOnceAsync(cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refilled {Count} users with {Amount} tokens each")]
     private static partial void LogRefilled(ILogger logger, int count, long amount);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The balance refill failed; retrying at the next tick")]
-    private static partial void LogRefillFailed(ILogger logger, Exception exception);
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Parley.Server.Data;
+using Parley.Server.Infrastructure;
 
 namespace Parley.Server.Accounts;
 
@@ -10,11 +11,11 @@ namespace Parley.Server.Accounts;
 /// This node's revocations are added at once; other nodes' are read from the database every
 /// <c>Jwt:RevocationPollSeconds</c> (default 5 s), the bound on how long a revoked access token may still work elsewhere.
 /// </summary>
-public sealed partial class RevokedSessions(
+public sealed class RevokedSessions(
     IServiceScopeFactory scopes,
     IOptions<JwtOptions> options,
     TimeProvider time,
-    ILogger<RevokedSessions> logger) : BackgroundService
+    ILogger<RevokedSessions> logger) : PeriodicJob(time, logger)
 {
     private readonly ConcurrentDictionary<Guid, DateTime> _revoked = new();
     private DateTime _watermark = DateTime.MinValue;
@@ -23,12 +24,12 @@ public sealed partial class RevokedSessions(
     public bool IsRevoked(Guid sessionId) => _revoked.ContainsKey(sessionId);
 
     /// <summary>Records a revocation made by this node.</summary>
-    public void Add(Guid sessionId) => _revoked[sessionId] = time.GetUtcNow().UtcDateTime;
+    public void Add(Guid sessionId) => _revoked[sessionId] = Time.GetUtcNow().UtcDateTime;
 
     /// <summary>Reads revocations newer than the last poll (from start: those young enough to matter, i.e. within an access token lifetime).</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = Time.GetUtcNow().UtcDateTime;
         var lifetime = TimeSpan.FromMinutes(options.Value.AccessTokenMinutes);
         // Overlap polls by a minute to tolerate clock skew between nodes.
         var since = _watermark == DateTime.MinValue ? now - lifetime : _watermark - TimeSpan.FromMinutes(1);
@@ -55,23 +56,11 @@ public sealed partial class RevokedSessions(
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.RevocationPollSeconds), time);
-        do
-        {
-            try
-            {
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogPollFailed(logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan? Period => TimeSpan.FromSeconds(options.Value.RevocationPollSeconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading revoked sessions failed; retrying at the next poll")]
-    private static partial void LogPollFailed(ILogger logger, Exception exception);
+    /// <inheritdoc />
+    protected override bool RunAtStart => true;
+
+    /// <inheritdoc />
+    protected override Task RunScheduledAsync(CancellationToken cancellationToken) => RefreshAsync(cancellationToken);
 }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Parley.Engine;
 using Parley.Server.Data;
+using Parley.Server.Infrastructure;
 
 namespace Parley.Server.Retention;
 
@@ -17,7 +18,7 @@ public sealed partial class RetentionService(
     IOptions<RetentionOptions> options,
     IOptions<EngineOptions> engine,
     TimeProvider time,
-    ILogger<RetentionService> logger) : BackgroundService
+    ILogger<RetentionService> logger) : PeriodicJob(time, logger)
 {
     /// <summary>The <see cref="JobRun"/> row of this job.</summary>
     public const string JobName = "retention";
@@ -40,7 +41,7 @@ public sealed partial class RetentionService(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ParleyDbContext>();
         var node = engine.Value.NodeId;
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = Time.GetUtcNow().UtcDateTime;
         if (!await TryTakeLeaseAsync(db, node, now, onlyIfDue ? now - settings.Interval / 2 : null, cancellationToken))
         {
             return null;
@@ -75,13 +76,13 @@ public sealed partial class RetentionService(
         }
         finally
         {
-            var finished = time.GetUtcNow().UtcDateTime;
+            var finished = Time.GetUtcNow().UtcDateTime;
             await db.JobRuns.Where(j => j.Name == JobName && j.LeaseHolder == node)
                 .ExecuteUpdateAsync(j => j.SetProperty(x => x.LeaseHolder, (string?)null).SetProperty(x => x.LeaseExpiresAt, (DateTime?)null)
                     .SetProperty(x => x.LastRunAt, finished).SetProperty(x => x.LastRunCount, deleted), CancellationToken.None);
         }
 
-        LogDeleted(logger, deleted, maxAge);
+        LogDeleted(Logger, deleted, maxAge);
         return deleted;
     }
 
@@ -110,30 +111,11 @@ public sealed partial class RetentionService(
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.Value.MaxAge is null)
-        {
-            return;
-        }
+    protected override TimeSpan? Period => options.Value.MaxAge is null ? null : options.Value.Interval;
 
-        using var timer = new PeriodicTimer(options.Value.Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await RunOnceAsync(onlyIfDue: true, stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFailed(logger, ex);
-            }
-        }
-    }
+    /// <inheritdoc />
+    protected override Task RunScheduledAsync(CancellationToken cancellationToken) => RunOnceAsync(onlyIfDue: true, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} conversations inactive for more than {MaxAge}")]
     private static partial void LogDeleted(ILogger logger, long count, TimeSpan maxAge);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The retention run failed; retrying at the next interval")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }
