@@ -63,6 +63,7 @@ public abstract class ImportTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     [InlineData("""[{"title":"x","mapping":{"a":{"message":null,"parent":null""")]
     [InlineData("""{"hello":"world"}""")]
     [InlineData("""not json""")]
+    [InlineData("""[{"title":"cycle","mapping":{"a":{"message":null,"parent":"b"},"b":{"message":null,"parent":"a"}}}]""")]
     [InlineData("""{"format":"parley.conversation/1","id":"01a21c23-fae6-759b-83b0-ef6a73eb8c3a","title":"t","createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z","currentMessageId":null,"messages":[{"id":"01a21c23-fae6-759b-83b0-ef6a73eb8c3b","conversationId":"01a21c23-fae6-759b-83b0-ef6a73eb8c3a","sequence":1,"role":"user","content":"x","status":"completed","createdAt":"2026-01-01T00:00:00Z","parentId":"01a21c23-fae6-759b-83b0-ef6a73eb8c3c"}]}""")]
     public async Task ABadFileIsAProblemAndImportsNothing(string file)
     {
@@ -72,6 +73,35 @@ public abstract class ImportTests<TFixture>(TFixture fixture) : ParleyTests<TFix
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "file");
         Assert.Empty((await client.ListConversationsAsync()).Items);
+    }
+
+    [Fact]
+    public async Task ALongChatGptChainWithOddFieldsImportsWhole()
+    {
+        // 10,000 messages in one line (the walk is linear), a model slug longer than its column, text in content.text, an
+        // image part, and nodes of odd shapes (a number; an author that is a string) that are left out.
+        var client = await Factory.CreateUserClientAsync();
+        var nodes = new List<string>
+        {
+            "\"n0\":{\"message\":null,\"parent\":null}",
+            "\"odd1\":42",
+            "\"odd2\":{\"message\":{\"author\":\"user\",\"content\":\"text\"},\"parent\":\"n5\"}",
+        };
+        for (var i = 1; i <= 10_000; i++)
+        {
+            var role = i % 2 == 1 ? "user" : "assistant";
+            var content = i == 2 ? "{\"content_type\":\"code\",\"text\":\"print(1)\"}" : $"{{\"parts\":[\"m{i}\",{{\"asset_pointer\":\"x\"}}]}}";
+            nodes.Add($"\"n{i}\":{{\"message\":{{\"author\":{{\"role\":\"{role}\"}},\"content\":{content},\"metadata\":{{\"model_slug\":\"{new string('g', 300)}\"}}}},\"parent\":\"n{i - 1}\"}}");
+        }
+
+        var imported = await ImportAsync(client, $"[{{\"title\":\"long\",\"current_node\":\"n10000\",\"mapping\":{{{string.Join(",", nodes)}}}}}]");
+
+        var copy = await ExportAsync(client, Assert.Single(imported.ConversationIds));
+        Assert.Equal(10_000, copy.Messages.Count);
+        Assert.Equal(["m1", "print(1)", "m3"], copy.Messages.Take(3).Select(m => m.Content));
+        Assert.Equal(new string('g', 100), copy.Messages[1].Model);
+        Assert.Equal(copy.Messages[^1].Id, copy.CurrentMessageId);
+        Assert.All(copy.Messages.Skip(1).Zip(copy.Messages), pair => Assert.Equal(pair.Second.Id, pair.First.ParentId));
     }
 
     [Fact]

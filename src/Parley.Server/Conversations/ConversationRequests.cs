@@ -12,6 +12,9 @@ public static class ConversationRules
     /// <summary>Longest system prompt, characters.</summary>
     public const int MaxSystemPromptLength = 8000;
 
+    /// <summary>Longest model id, characters.</summary>
+    public const int MaxModelLength = 100;
+
     /// <summary>Longest client message id, characters.</summary>
     public const int MaxClientMessageIdLength = 100;
 

@@ -139,7 +139,7 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
         builder.Entity<Conversation>(conversation =>
         {
             conversation.Property(c => c.Title).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxTitleLength);
-            conversation.Property(c => c.Model).HasMaxLength(100);
+            conversation.Property(c => c.Model).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxModelLength);
             conversation.Property(c => c.SystemPrompt).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxSystemPromptLength);
             conversation.HasIndex(c => new { c.UserId, c.Archived, c.Pinned, c.UpdatedAt, c.Id }); // list: pinned first, then newest activity
             conversation.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
@@ -151,7 +151,7 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
             message.Property(m => m.Status).HasMaxLength(16);
             message.Property(m => m.ClientMessageId).HasMaxLength(100);
             message.Property(m => m.NodeId).HasMaxLength(100);
-            message.Property(m => m.Model).HasMaxLength(100);
+            message.Property(m => m.Model).HasMaxLength(Parley.Server.Conversations.ConversationRules.MaxModelLength);
             message.Property(m => m.FinishReason).HasMaxLength(16);
             message.HasIndex(m => new { m.ConversationId, m.Sequence }).IsUnique(); // history pages, context loads
             message.HasIndex(m => new { m.ConversationId, m.ClientMessageId }).IsUnique().HasFilter("\"ClientMessageId\" IS NOT NULL");

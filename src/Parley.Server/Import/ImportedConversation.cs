@@ -32,80 +32,95 @@ internal static class ChatGptFormat
 
         var created = Time(conversation, "create_time") ?? DateTime.UnixEpoch;
         var nodes = mapping.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
-        string? Parent(string key) => nodes[key].TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.String && nodes.ContainsKey(p.GetString()!) ? p.GetString() : null;
-        var kept = new Dictionary<string, ImportedMessage>();
-        string? KeptAncestor(string? key)
-        {
-            for (var guard = 0; key is not null && guard <= nodes.Count; guard++, key = Parent(key))
-            {
-                if (kept.ContainsKey(key))
-                {
-                    return key;
-                }
-            }
 
-            return null;
+        // One pass for the parent links and one depth-first walk from the roots: linear in the nodes, whatever the shape
+        // (a file is up to Import:MaxBytes, so a quadratic walk would let one upload hold a core for minutes).
+        var children = new Dictionary<string, List<string>>();
+        var roots = new List<string>();
+        foreach (var (key, node) in nodes)
+        {
+            if (node.ValueKind == JsonValueKind.Object && node.TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.String
+                && p.GetString() is { } parent && nodes.ContainsKey(parent))
+            {
+                (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(key);
+            }
+            else
+            {
+                roots.Add(key);
+            }
         }
 
         var messages = new List<ImportedMessage>();
-        var visited = new HashSet<string>();
-        var stack = new Stack<string>(nodes.Keys.Where(k => Parent(k) is null).Reverse());
+        var nearestKept = new Dictionary<string, string?>(); // node → itself if kept, else its nearest kept ancestor
+        var stack = new Stack<(string Key, string? KeptAncestor)>(roots.AsEnumerable().Reverse().Select(k => (k, (string?)null)));
         while (stack.Count > 0)
         {
-            var key = stack.Pop();
-            if (!visited.Add(key))
+            var (key, keptAncestor) = stack.Pop();
+            if (nearestKept.ContainsKey(key))
             {
                 throw new ImportFormatException($"The mapping has a cycle at node '{key}'.");
             }
 
-            if (ToMessage(key, nodes[key], KeptAncestor(Parent(key)), created) is { } message)
+            var message = ToMessage(key, nodes[key], keptAncestor, created);
+            if (message is not null)
             {
-                kept[key] = message;
                 messages.Add(message);
             }
 
-            foreach (var child in nodes.Keys.Where(k => Parent(k) == key).Reverse())
+            nearestKept[key] = message?.Key ?? keptAncestor;
+            foreach (var child in children.GetValueOrDefault(key, []).AsEnumerable().Reverse())
             {
-                stack.Push(child);
+                stack.Push((child, nearestKept[key]));
             }
         }
 
+        if (nearestKept.Count < nodes.Count)
+        {
+            // Nodes never reached from a root lie on a cycle of parent links.
+            throw new ImportFormatException($"The mapping has a cycle at node '{nodes.Keys.First(k => !nearestKept.ContainsKey(k))}'.");
+        }
+
         var current = conversation.TryGetProperty("current_node", out var c) && c.ValueKind == JsonValueKind.String && nodes.ContainsKey(c.GetString()!)
-            ? KeptAncestor(c.GetString()) : messages.LastOrDefault()?.Key;
-        var title = conversation.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            ? nearestKept[c.GetString()!] : messages.LastOrDefault()?.Key;
+        var title = Property(conversation, "title") is { ValueKind: JsonValueKind.String } t ? t.GetString() : null;
         return new ImportedConversation(title, created, messages, current);
     }
 
     private static ImportedMessage? ToMessage(string key, JsonElement node, string? parent, DateTime fallbackTime)
     {
-        if (!node.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        if (node.ValueKind != JsonValueKind.Object || !node.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
         {
             return null;
         }
 
-        var role = message.TryGetProperty("author", out var author) && author.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-        var metadata = message.TryGetProperty("metadata", out var meta) ? meta : default;
-        var hidden = metadata.ValueKind == JsonValueKind.Object
-            && metadata.TryGetProperty("is_visually_hidden_from_conversation", out var h) && h.ValueKind == JsonValueKind.True;
+        var role = Property(Property(message, "author"), "role") is { ValueKind: JsonValueKind.String } r ? r.GetString() : null;
+        var metadata = Property(message, "metadata");
+        var hidden = Property(metadata, "is_visually_hidden_from_conversation").ValueKind == JsonValueKind.True;
         if (role is not ("user" or "assistant") || hidden)
         {
             return null;
         }
 
-        var parts = message.TryGetProperty("content", out var content) && content.TryGetProperty("parts", out var p) && p.ValueKind == JsonValueKind.Array
-            ? p.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!) : [];
-        var text = string.Join("\n", parts);
+        // Text is in content.parts (strings; images and other objects are left out), or in content.text (code, quotes).
+        var content = Property(message, "content");
+        var text = Property(content, "parts") is { ValueKind: JsonValueKind.Array } parts
+            ? string.Join("\n", parts.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!))
+            : Property(content, "text") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "";
         if (text.Length == 0)
         {
             return null;
         }
 
-        var finished = !message.TryGetProperty("status", out var s) || s.ValueKind != JsonValueKind.String || s.GetString() == "finished_successfully";
+        var finished = Property(message, "status") is not { ValueKind: JsonValueKind.String } s || s.GetString() == "finished_successfully";
         var status = role == "assistant" && !finished ? "cancelled" : "completed";
-        var model = role == "assistant" && metadata.ValueKind == JsonValueKind.Object && metadata.TryGetProperty("model_slug", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        var model = role == "assistant" && Property(metadata, "model_slug") is { ValueKind: JsonValueKind.String } m ? m.GetString() : null;
         return new ImportedMessage(key, parent, role, text, status, Time(message, "create_time") ?? fallbackTime, model,
             role == "assistant" ? (finished ? "stop" : "cancelled") : null);
     }
+
+    /// <summary>The named property of an object; <c>default</c> (kind Undefined) when absent or when the element is not an object.</summary>
+    private static JsonElement Property(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
 
     private static DateTime? Time(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds)

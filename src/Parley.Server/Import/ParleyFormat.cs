@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Parley.Engine.Bots;
 using Parley.Server.Conversations;
 using Parley.Server.Data;
 using Parley.Server.Export;
@@ -67,8 +68,8 @@ internal static class ImportWriter
                     Content = m.Content,
                     Status = m.Status is "completed" or "cancelled" or "failed" ? m.Status : "completed",
                     CreatedAt = m.CreatedAt,
-                    Model = m.Model,
-                    FinishReason = m.FinishReason,
+                    Model = m.Model is { Length: > ConversationRules.MaxModelLength } model ? model[..ConversationRules.MaxModelLength] : m.Model,
+                    FinishReason = m.FinishReason is FinishReasons.Stop or FinishReasons.Length or FinishReasons.Cancelled or FinishReasons.Error ? m.FinishReason : null,
                 });
             }
 
