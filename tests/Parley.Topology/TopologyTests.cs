@@ -147,10 +147,10 @@ public sealed class TopologyTests
             Assert.True(routing.Spread * 2 > routing.Conversations,
                 $"Round robin should spread most conversations' requests over several nodes; {routing.Spread} of {routing.Conversations} were.\n{report}");
             Assert.True(unavailable <= MaxUnavailability,
-                $"Some conversation was not served again until {unavailable.TotalSeconds:F1} s after the kill (at most {MaxUnavailability.TotalSeconds:F0} s).\n{report}");
+                $"Some conversation was not served again until {Seconds(unavailable)} after the kill (at most {MaxUnavailability.TotalSeconds:F0} s).\n{report}");
             Assert.True(revocationError is null, $"Measuring revocation failed: {revocationError}\n{report}");
             Assert.True(revocation <= TimeSpan.FromSeconds(RevocationPollSeconds + 3),
-                $"A logout on node-1 took {revocation.TotalSeconds:F1} s to reach node-3 (poll interval {RevocationPollSeconds} s).\n{report}");
+                $"A logout on node-1 took {Seconds(revocation)} to reach node-3 (poll interval {RevocationPollSeconds} s).\n{report}");
         }
         catch (Exception ex) when (ex is not Xunit.Sdk.IAssertionException and not OperationCanceledException)
         {
@@ -305,6 +305,10 @@ public sealed class TopologyTests
         return new Routing(unkeyed, beforeKill.Count(g => g.Select(e => e.Upstream).Distinct().Count() > 1), beforeKill.Count, entries.Count);
     }
 
+    /// <summary>A measured duration for the report: seconds with two decimals, or "never" for <see cref="TimeSpan.MaxValue"/> (not seen).</summary>
+    private static string Seconds(TimeSpan duration) =>
+        duration == TimeSpan.MaxValue ? "never (not within the run)" : string.Create(CultureInfo.InvariantCulture, $"{duration.TotalSeconds:F2} s");
+
     /// <summary>
     /// How long the killed node's conversations were unavailable: for each conversation that clients kept sending to
     /// after the kill (402s aside: those users ran out of tokens), the start of the first attempt begun after the kill
@@ -416,8 +420,8 @@ public sealed class TopologyTests
         text.AppendLine(CultureInfo.InvariantCulture, $"  engine (sum over nodes and lives): conflicts retried {counters.Conflicts}, recovered {counters.Recovered}, replayed {counters.Replayed}, completed {counters.TurnsCompleted}, failed {counters.TurnsFailed}; PostgreSQL deadlocks {deadlocks.Count}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  turns settled by a node other than the one that took them, or at restart (recovered), per node life: {string.Join(", ", topology.Nodes.Select(n => $"{n.NodeId} {string.Join(" then ", n.Lives.Select(l => l.Recovered))}"))}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  routing (nginx round robin, {routing.Requests} requests): {routing.Spread} of {routing.Conversations} conversations reached several nodes before the kill; requests without an id went to {routing.Unkeyed.Count} nodes");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  unavailability: every conversation was acknowledged again by {unavailable.TotalSeconds:F2} s after the kill (first acknowledged attempt begun after it)");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  revocation: a logout on node-1 reached node-3 after {revocation.TotalSeconds:F2} s (poll {RevocationPollSeconds} s)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  unavailability: every conversation was acknowledged again by {Seconds(unavailable)} after the kill (first acknowledged attempt begun after it)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  revocation: a logout on node-1 reached node-3 after {Seconds(revocation)} (poll {RevocationPollSeconds} s)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  node-2 killed (SIGKILL) {killedAt.TotalSeconds:F1} s into the load, restarted after {DownFor.TotalSeconds:F0} s down, ready in {restartTook.TotalSeconds:F1} s");
         text.AppendLine(CultureInfo.InvariantCulture, $"  violations {violations}");
         var nodeErrors = topology.Nodes.SelectMany(n => ErrorSummaries(n.Output).Select(e => $"{n.NodeId}: {e}")).ToList();
