@@ -206,6 +206,30 @@ public abstract class ModelProviderTests<TFixture>(TFixture fixture) : ParleyTes
     }
 
     [Fact]
+    public async Task AfterTenFailuresTheCircuitOpensAndTheNextTurnFailsWithoutCallingTheProvider()
+    {
+        // The circuit breaker (BotSetup: failure ratio 0.5 over at least 10 requests in 30 s) opens after ten 503s.
+        var unavailable = OpenAIReply.JsonError(503, "Loading model", "unavailable_error");
+        _fake.Then([.. Enumerable.Repeat(unavailable, 10)]);
+        await using var factory = await StartOpenAIAsync(new() { ["Bot:RetryAttempts"] = "0", ["Bot:CircuitBreakDuration"] = "00:05:00" });
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            using var failed = await client.PostMessageAsync(conversation.Id, $"Hello {i}");
+            var problem = await failed.AssertProblemAsync(HttpStatusCode.BadGateway);
+            Assert.Contains("internal error (HTTP 503)", problem.Detail, StringComparison.Ordinal);
+        }
+
+        using var response = await client.PostMessageAsync(conversation.Id, "Hello again");
+
+        var paused = await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+        Assert.Contains("pauses requests to it", paused.Detail, StringComparison.Ordinal);
+        Assert.Equal(10, _fake.Requests.Count);
+        Assert.Equal(4000, await client.GetBalanceAsync()); // every failed turn refunded
+    }
+
+    [Fact]
     public async Task ADroppedConnectionFailsTheTurnKeepsThePartialReplyAndRefunds()
     {
         var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
