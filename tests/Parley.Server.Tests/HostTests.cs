@@ -271,6 +271,63 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
     }
 
     [Fact]
+    public async Task CostlyRequestsAreRateLimitedPerUser()
+    {
+        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
+        {
+            ["RateLimits:Enabled"] = "true",
+            ["RateLimits:AuthPerMinute"] = "100",
+            ["RateLimits:BulkPerMinute"] = "2",
+        });
+        var alice = await factory.CreateUserClientAsync();
+        var bob = await factory.CreateUserClientAsync();
+        var conversation = await alice.CreateConversationAsync("Shared");
+        using (var share = await alice.PostAsync($"/api/conversations/{conversation.Id}/shares", null, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.Created, share.StatusCode);
+        }
+
+        using (var export = await alice.GetAsync("/api/users/me/export", Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        }
+
+        using var limited = await alice.PostAsync($"/api/conversations/{conversation.Id}/shares", null, Cancel);
+
+        await limited.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.True(limited.Headers.Contains("Retry-After"));
+        using var shares = await alice.GetAsync("/api/shares", Cancel);
+        Assert.Single((await shares.ReadAsync<PageBody<ShareBody>>()).Items); // the refused request made no link
+        using var bobs = await bob.GetAsync("/api/users/me/export", Cancel);
+        Assert.Equal(HttpStatusCode.OK, bobs.StatusCode); // bob has his own budget
+    }
+
+    [Fact]
+    public async Task AnonymousShareReadsAreRateLimitedPerClient()
+    {
+        await using var factory = await Fixture.StartFactoryAsync(new Dictionary<string, string?>
+        {
+            ["RateLimits:Enabled"] = "true",
+            ["RateLimits:AuthPerMinute"] = "100",
+            ["RateLimits:PublicPerMinute"] = "3",
+        });
+        var owner = await factory.CreateUserClientAsync();
+        var conversation = await owner.CreateConversationAsync("Shared");
+        using var created = await owner.PostAsync($"/api/conversations/{conversation.Id}/shares", null, Cancel);
+        var link = await created.ReadAsync<ShareBody>();
+        using var anonymous = factory.CreateClient();
+        for (var i = 0; i < 3; i++)
+        {
+            using var read = await anonymous.GetAsync($"/api/shares/{link.Id}", Cancel);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+
+        using var limited = await anonymous.GetAsync($"/api/shares/{link.Id}", Cancel);
+
+        await limited.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
     public async Task RateLimitsAreOffWhenDisabled()
     {
         // The default test host runs with RateLimits:Enabled=false: well past the default 20 auth requests a minute.

@@ -29,6 +29,7 @@ public static class ExportApi
             .WithName("ExportConversation")
             .WithSummary("Download a conversation: format=json (default; every message of the tree with parentId) or markdown (the current branch).");
         routes.MapGet("/api/users/me/export", ExportUser).WithTags("Export").RequireAuthorization()
+            .RequireRateLimiting(RateLimiting.BulkPolicy).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .Produces<UserExportDto>(StatusCodes.Status200OK, "application/json").ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithName("ExportUser").WithSummary("Download every conversation of the caller as one JSON document.");
         return routes;

@@ -15,6 +15,7 @@ public static class ImportApi
     public static IEndpointRouteBuilder MapImport(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/api/conversations/import", Import).WithTags("Import").RequireAuthorization()
+            .RequireRateLimiting(RateLimiting.BulkPolicy).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .Accepts<JsonElement>("application/json")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("ImportConversations")

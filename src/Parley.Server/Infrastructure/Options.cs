@@ -54,6 +54,17 @@ public sealed class RateLimitOptions
     /// <summary>Messages sent per user per minute. Default 60.</summary>
     [Range(1, int.MaxValue, ErrorMessage = "RateLimits:MessagesPerMinute must be between {1} and {2}.")]
     public int MessagesPerMinute { get; set; } = 60;
+
+    /// <summary>
+    /// Costly requests per user per minute, per node: imports (up to <c>Import:MaxBytes</c> each), account exports and new
+    /// share links. Default 10.
+    /// </summary>
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:BulkPerMinute must be between {1} and {2}.")]
+    public int BulkPerMinute { get; set; } = 10;
+
+    /// <summary>Reads of share links without login (<c>GET /api/shares/{id}</c>) per client IP per minute, per node. Default 120.</summary>
+    [Range(1, int.MaxValue, ErrorMessage = "RateLimits:PublicPerMinute must be between {1} and {2}.")]
+    public int PublicPerMinute { get; set; } = 120;
 }
 
 /// <summary>The OpenAPI document and Swagger UI (section <c>OpenApi</c>).</summary>

@@ -8,9 +8,19 @@ using Parley.Engine;
 
 namespace Parley.Server.Infrastructure;
 
-/// <summary>Rate limits: per client IP on the auth endpoints (ASP.NET Core's limiter, per node), per user on sends (counted cluster-wide by the user's grain). Rejections are 429 problem details with <c>Retry-After</c> (RFC 9110 §10.2.3).</summary>
+/// <summary>
+/// Rate limits: per client IP on the auth endpoints and on anonymous share reads, per user on costly requests (ASP.NET
+/// Core's limiter, per node), per user on sends (counted cluster-wide by the user's grain). Rejections are 429 problem
+/// details with <c>Retry-After</c> (RFC 9110 §10.2.3).
+/// </summary>
 public static class RateLimiting
 {
+    /// <summary>The policy of costly requests: <see cref="RateLimitOptions.BulkPerMinute"/> per user (imports, account exports, share links).</summary>
+    public const string BulkPolicy = "bulk";
+
+    /// <summary>The policy of reads without login: <see cref="RateLimitOptions.PublicPerMinute"/> per client IP (shared links).</summary>
+    public const string PublicPolicy = "public";
+
     /// <summary>Adds the <c>auth</c> policy and the send limit's settings from <see cref="RateLimitOptions"/>.</summary>
     public static IServiceCollection AddParleyRateLimiting(this IServiceCollection services)
     {
@@ -45,6 +55,14 @@ public static class RateLimiting
                 ? RateLimitPartition.GetNoLimiter("off")
                 : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = options.AuthPerMinute, Window = TimeSpan.FromMinutes(1) }));
+            limiter.AddPolicy(BulkPolicy, http => Settings(http) is var options && !options.Enabled
+                ? RateLimitPartition.GetNoLimiter("off")
+                : RateLimitPartition.GetFixedWindowLimiter(http.User.FindFirst("sub")?.Value ?? http.Connection.RemoteIpAddress?.ToString() ?? "local",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = options.BulkPerMinute, Window = TimeSpan.FromMinutes(1) }));
+            limiter.AddPolicy(PublicPolicy, http => Settings(http) is var options && !options.Enabled
+                ? RateLimitPartition.GetNoLimiter("off")
+                : RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "local",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = options.PublicPerMinute, Window = TimeSpan.FromMinutes(1) }));
         });
         return services;
     }

@@ -19,10 +19,12 @@ public static class SharesApi
     public static RouteGroupBuilder MapShares(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/api/conversations/{id:guid}/shares", Create).WithTags("Shares").RequireAuthorization()
+            .RequireRateLimiting(RateLimiting.BulkPolicy).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("CreateShare").WithSummary("Make a share link: a read-only snapshot of the conversation's current branch as it is now.");
         var group = routes.MapGroup("/api/shares").WithTags("Shares").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{shareId}", Get).AllowAnonymous().WithName("GetShare")
+            .RequireRateLimiting(RateLimiting.PublicPolicy).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithSummary("Read a shared snapshot (no login needed): its title and messages.");
         group.MapGet("/", List).RequireAuthorization().ProducesProblem(StatusCodes.Status401Unauthorized)
             .WithName("ListShares").WithSummary("List the caller's share links, newest first (at most 200).");
