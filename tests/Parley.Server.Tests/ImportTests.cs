@@ -13,6 +13,12 @@ public abstract class ImportTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     {
         var client = await Factory.CreateUserClientAsync();
         var conversation = await client.CreateConversationAsync("Round trip");
+        using (var patch = await client.PatchAsync($"/api/conversations/{conversation.Id}",
+            Json("""{"systemPrompt":"Answer in French.","model":"echo"}"""), Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        }
+
         var first = await client.SendAsync(conversation.Id, "a");
         await client.SendAsync(conversation.Id, "b");
         using (var edit = await client.PostAsync($"/api/conversations/{conversation.Id}/messages",
@@ -27,7 +33,7 @@ public abstract class ImportTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         var id = Assert.Single(imported.ConversationIds);
         var original = await ExportAsync(client, conversation.Id);
         var copy = await ExportAsync(client, id);
-        Assert.Equal("Round trip", copy.Title);
+        Assert.Equal(("Round trip", "Answer in French.", "echo"), (copy.Title, copy.SystemPrompt, copy.Model));
         Assert.Equal(original.Messages.Select(m => (m.Role, m.Content, m.CreatedAt, m.Model)), copy.Messages.Select(m => (m.Role, m.Content, m.CreatedAt, m.Model)));
         Assert.Equal(Shape(original), Shape(copy));
         Assert.Equal(original.Messages.ToList().IndexOf(original.Messages.Single(m => m.Id == original.CurrentMessageId)),

@@ -25,12 +25,13 @@ public static class ImportApi
 
     /// <summary>
     /// Reads the request body as an import file and stores every conversation in it as new conversations of the caller
-    /// (new ids; every branch with its parent links; original timestamps; nothing charged), in one transaction.
+    /// (new ids; every branch with its parent links; original timestamps; the system prompt, and the model if this server offers it; nothing charged), in one transaction.
     /// 200 <c>{imported, conversationIds}</c>; 400 on <c>file</c> saying why (not JSON, truncated, not a known format, a
     /// broken tree) with nothing stored; 413 over <c>Import:MaxBytes</c>.
     /// </summary>
     public static async Task<Results<Ok<ImportResultDto>, ValidationProblem, ProblemHttpResult>> Import(
-        HttpRequest request, ClaimsPrincipal principal, ParleyDbContext db, Microsoft.Extensions.Options.IOptions<ImportOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal principal, ParleyDbContext db, Parley.Engine.Bots.BotSettings bot, Microsoft.Extensions.Options.IOptions<ImportOptions> options,
+        CancellationToken cancellationToken)
     {
         var maxBytes = options.Value.MaxBytes;
         if (request.ContentLength > maxBytes)
@@ -53,7 +54,7 @@ public static class ImportApi
             buffer.Position = 0;
             using var document = await JsonDocument.ParseAsync(buffer, cancellationToken: cancellationToken);
             conversations = Read(document.RootElement);
-            ids = ImportWriter.Add(db, principal.UserId(), conversations);
+            ids = ImportWriter.Add(db, principal.UserId(), conversations, bot.Models);
         }
         catch (JsonException e)
         {

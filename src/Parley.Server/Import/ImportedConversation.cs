@@ -7,7 +7,10 @@ namespace Parley.Server.Import;
 /// <param name="CreatedAt">Creation time (UTC).</param>
 /// <param name="Messages">The messages; <see cref="ImportedMessage.ParentKey"/> names an earlier message or is null.</param>
 /// <param name="CurrentKey">The key of the current branch's leaf, or null.</param>
-internal sealed record ImportedConversation(string? Title, DateTime CreatedAt, List<ImportedMessage> Messages, string? CurrentKey);
+/// <param name="Model">The conversation's model (Parley exports), kept when this server offers it.</param>
+/// <param name="SystemPrompt">The conversation's system prompt (Parley exports).</param>
+internal sealed record ImportedConversation(
+    string? Title, DateTime CreatedAt, List<ImportedMessage> Messages, string? CurrentKey, string? Model = null, string? SystemPrompt = null);
 
 /// <summary>A message read from an import file.</summary>
 internal sealed record ImportedMessage(string Key, string? ParentKey, string Role, string Content, string Status, DateTime CreatedAt, string? Model, string? FinishReason);

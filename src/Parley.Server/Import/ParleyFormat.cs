@@ -34,14 +34,24 @@ internal static class ParleyFormat
         }
 
         var current = export.CurrentMessageId?.ToString();
-        return new ImportedConversation(export.Title, export.CreatedAt, messages, current is not null && seen.Contains(current) ? current : messages.LastOrDefault()?.Key);
+        if (export.SystemPrompt is { Length: > ConversationRules.MaxSystemPromptLength })
+        {
+            throw new ImportFormatException($"The system prompt of conversation {export.Id} is longer than {ConversationRules.MaxSystemPromptLength} characters.");
+        }
+
+        return new ImportedConversation(export.Title, export.CreatedAt, messages, current is not null && seen.Contains(current) ? current : messages.LastOrDefault()?.Key,
+            export.Model, export.SystemPrompt);
     }
 }
 
 /// <summary>Adds imported conversations to the context (new ids, sequences in file order, nothing charged).</summary>
 internal static class ImportWriter
 {
-    public static List<Guid> Add(ParleyDbContext db, Guid userId, List<ImportedConversation> conversations)
+    /// <param name="db">The context the rows are added to (the caller saves them, in one transaction).</param>
+    /// <param name="userId">The owner of the new conversations.</param>
+    /// <param name="conversations">What the file holds.</param>
+    /// <param name="models">The models this server offers: a conversation's model is kept only if it is one of them.</param>
+    public static List<Guid> Add(ParleyDbContext db, Guid userId, List<ImportedConversation> conversations, IReadOnlyList<ModelSpec> models)
     {
         var ids = new List<Guid>();
         foreach (var c in conversations)
@@ -82,6 +92,8 @@ internal static class ImportWriter
                 CreatedAt = c.CreatedAt,
                 UpdatedAt = c.Messages.Count > 0 ? c.Messages.Max(m => m.CreatedAt) : c.CreatedAt,
                 LastSequence = sequence,
+                Model = c.Model is { } chosen && models.Any(m => m.Id == chosen) ? chosen : null,
+                SystemPrompt = c.SystemPrompt,
                 CurrentMessageId = c.CurrentKey is { } current ? keys[current] : null,
             });
             ids.Add(id);
