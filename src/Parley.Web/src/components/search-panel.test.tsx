@@ -35,6 +35,8 @@ async function quiet(ms = SEARCH_DEBOUNCE_MS) {
  * Waits until `check` passes, letting the fake fetch's responses arrive between tries (setImmediate is not faked;
  * testing-library's findBy/waitFor would wait on the faked setTimeout).
  */
+const { setImmediate } = globalThis as unknown as { setImmediate: (callback: () => void) => void };
+
 async function until<T>(check: () => T): Promise<T> {
   for (let i = 0; i < 500; i++) {
     try {
