@@ -75,7 +75,7 @@ export function ConversationMenu({ conversationId, onError }: { conversationId: 
     }
   }
 
-  const itemClass = 'block w-full rounded-md px-3 py-2 text-left text-sm text-zinc-800 outline-none hover:bg-zinc-100 focus-visible:bg-zinc-100';
+  const itemClass = 'block w-full rounded-md px-3 py-2 max-md:py-3 text-left text-sm text-zinc-800 outline-none hover:bg-zinc-100 focus-visible:bg-zinc-100';
   return (
     <div className="relative">
       <button
