@@ -90,6 +90,7 @@ public sealed partial class StaticFilesTests(SqliteFixture fixture) : ParleyTest
     [InlineData("/")]
     [InlineData("/index.html")]
     [InlineData("/c/01a21b2e-b1fe-7e53-bee6-daf45ac13b73")]
+    [InlineData("/s/AbCdEfGhIjKlMnOpQrSt-_9x")] // a share link: the SPA renders it without login (issue 12)
     public async Task IndexHtmlIsCompressedAndRevalidated(string path)
     {
         var (response, _) = await GetAsync(path, "br");

@@ -3,6 +3,8 @@ import { useApi } from '../lib/api-context';
 import { ApiError, describeError } from '../lib/errors';
 import { showToast } from '../lib/toast';
 import type { SessionInfo, Transaction } from '../lib/types';
+import { DataExportSection, SharesSection } from './account-data';
+import { Section } from './account-section';
 import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBanner } from './error-banner';
 import { TextField } from './text-field';
@@ -19,7 +21,7 @@ const KIND_LABELS: Record<Transaction['kind'], string> = {
   correction: 'Correction',
 };
 
-/** The signed-in user's account: password, sessions, token history and account deletion. */
+/** The signed-in user's account: password, sessions, token history, share links, data export and account deletion. */
 export function AccountPage({ onBalance }: { onBalance: () => void }) {
   return (
     <div className="flex-1 overflow-y-auto px-3 py-6 sm:px-6" data-testid="account-page">
@@ -28,18 +30,11 @@ export function AccountPage({ onBalance }: { onBalance: () => void }) {
         <PasswordSection />
         <SessionsSection />
         <HistorySection onLoaded={onBalance} />
+        <SharesSection />
+        <DataExportSection />
         <DeleteSection />
       </div>
     </div>
-  );
-}
-
-function Section({ title, children, testId }: { title: string; children: React.ReactNode; testId: string }) {
-  return (
-    <section aria-label={title} data-testid={testId} className="rounded-2xl border border-zinc-200 bg-white p-4 sm:p-6">
-      <h3 className="mb-4 text-[15px] font-semibold text-zinc-900">{title}</h3>
-      {children}
-    </section>
   );
 }
 

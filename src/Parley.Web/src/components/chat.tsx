@@ -1,5 +1,6 @@
 import { useCallback, useEffect } from 'react';
 import { useChat, type UseChatOptions } from '../hooks/use-chat';
+import { useRevealMessage, type RevealTarget } from '../hooks/use-reveal-message';
 import { navigate } from '../lib/router';
 import type { Message as MessageModel } from '../lib/types';
 import { ConversationSettings, ModelPicker } from './chat-settings';
@@ -14,6 +15,8 @@ interface ChatProps extends UseChatOptions {
   outOfTokens?: boolean;
   balance?: number | null;
   costPerMessage?: number | null;
+  /** A message to open the conversation at (a search result): scrolled to and highlighted, on its branch. */
+  reveal?: RevealTarget | null;
 }
 
 const format = new Intl.NumberFormat();
@@ -27,7 +30,7 @@ const wideScreen = () => typeof window.matchMedia !== 'function' || window.match
  * still streaming when the user switches away completes at the server, and coming back (or reloading) shows it
  * continuing from where it is. A lost connection reconnects on its own, shown as "reconnecting".
  */
-export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, ...options }: ChatProps) {
+export function Chat({ outOfTokens = false, balance = null, costPerMessage = null, reveal = null, ...options }: ChatProps) {
   const {
     messages,
     load,
@@ -60,6 +63,7 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
   );
   const regenerateReply = useCallback((message: MessageModel) => void regenerate(message.id), [regenerate]);
   const showVersion = useCallback((messageId: string) => void switchBranch(messageId), [switchBranch]);
+  const { revealId, onRevealed } = useRevealMessage(reveal, { load, messages, hasOlder, loadingOlder, loadOlder, switchBranch, streaming });
 
   // Escape stops a running reply (unless a dialog or the drawer is open: Escape closes those first).
   useEffect(() => {
@@ -111,6 +115,8 @@ export function Chat({ outOfTokens = false, balance = null, costPerMessage = nul
           onEdit={outOfTokens ? undefined : edit}
           onRegenerate={outOfTokens ? undefined : regenerateReply}
           onSwitch={showVersion}
+          revealId={revealId}
+          onRevealed={onRevealed}
         />
       )}
       <div className="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="reply-announcement">

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 import { useScrollToBottom } from '../hooks/use-scroll-to-bottom';
 import type { Message as MessageModel } from '../lib/types';
 import { ArrowDownIcon, LogoIcon } from './icons';
@@ -21,6 +21,9 @@ interface MessagesProps {
   onSwitch?: (messageId: string) => void;
   /** A turn is running: editing, regenerating and switching wait. */
   busy?: boolean;
+  /** A message to scroll to and highlight (a search result) once it is in `messages`; then `onRevealed` is called. */
+  revealId?: string | null;
+  onRevealed?: () => void;
 }
 
 const EXAMPLES = [
@@ -44,8 +47,10 @@ export function Messages({
   onRegenerate,
   onSwitch,
   busy,
+  revealId = null,
+  onRevealed,
 }: MessagesProps) {
-  const { containerRef, isAtBottom, scrollToBottom, onScroll, onWheel } = useScrollToBottom<HTMLDivElement>();
+  const { containerRef, isAtBottom, scrollToBottom, release, onScroll, onWheel } = useScrollToBottom<HTMLDivElement>();
   // Distance from the bottom before older messages were prepended, to keep the view still.
   const anchorRef = useRef<number | null>(null);
   const firstId = messages[0]?.id;
@@ -80,6 +85,9 @@ export function Messages({
   useEffect(() => {
     if (sendCount > 0) scrollToBottom();
   }, [sendCount, scrollToBottom]);
+
+  // After the anchoring above, so a page of older messages that brought the target in does not move it off screen.
+  const highlightId = useRevealScroll(containerRef, revealId, release, onRevealed);
 
   return (
     <div className="relative min-h-0 flex-1">
@@ -126,15 +134,21 @@ export function Messages({
           ) : (
             <div role="log" aria-label="Messages" aria-live="off" className="flex flex-col gap-6">
               {messages.map((message, index) => (
-                <Message
+                <div
                   key={message.id}
-                  message={message}
-                  busy={busy}
-                  onSwitch={onSwitch}
-                  onEdit={onEdit}
-                  onRegenerate={onRegenerate}
-                  last={index === messages.length - 1}
-                />
+                  data-message-id={message.id}
+                  data-highlighted={message.id === highlightId || undefined}
+                  className={message.id === highlightId ? 'search-hit' : undefined}
+                >
+                  <Message
+                    message={message}
+                    busy={busy}
+                    onSwitch={onSwitch}
+                    onEdit={onEdit}
+                    onRegenerate={onRegenerate}
+                    last={index === messages.length - 1}
+                  />
+                </div>
               ))}
             </div>
           )}
@@ -152,4 +166,31 @@ export function Messages({
       )}
     </div>
   );
+}
+
+/**
+ * Scrolls the message `revealId` to the middle of the container (its top, when it is taller) once it is rendered, stops
+ * following the bottom, and returns it as the message to highlight. The container alone scrolls (scrollIntoView would
+ * also move the page's overflow-hidden ancestors).
+ */
+function useRevealScroll(
+  containerRef: RefObject<HTMLDivElement | null>,
+  revealId: string | null,
+  release: () => void,
+  onRevealed: (() => void) | undefined,
+): string | null {
+  const [highlightId, setHighlightId] = useState<string | null>(null);
+  useLayoutEffect(() => {
+    const container = containerRef.current;
+    if (!revealId || !container) return;
+    const target = container.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(revealId)}"]`);
+    if (!target) return;
+    release();
+    const top = target.getBoundingClientRect().top - container.getBoundingClientRect().top + container.scrollTop;
+    const margin = Math.max(16, (container.clientHeight - target.offsetHeight) / 2);
+    container.scrollTop = Math.max(0, top - margin);
+    setHighlightId(revealId);
+    onRevealed?.();
+  }, [containerRef, revealId, release, onRevealed]);
+  return highlightId;
 }

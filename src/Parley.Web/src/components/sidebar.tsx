@@ -1,7 +1,9 @@
-import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type UIEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type ReactNode, type UIEvent } from 'react';
 import { conversationPath } from '../lib/router';
+import type { SearchResult } from '../lib/search';
 import type { Conversation } from '../lib/types';
 import { ConfirmDialog } from './confirm-dialog';
+import { SearchPanel } from './search-panel';
 import { ThemePicker } from './theme-picker';
 import { ArchiveIcon, CloseIcon, LogoIcon, LogoutIcon, PencilIcon, PinIcon, PlusIcon, TrashIcon } from './icons';
 
@@ -33,6 +35,10 @@ interface SidebarProps {
   isAdmin?: boolean;
   /** Opens an app page (`/account`, `/admin`). */
   onOpenPage?: (path: '/account' | '/admin') => void;
+  /** Opens a search result; without it the sidebar has no search box. */
+  onOpenResult?: (result: SearchResult) => void;
+  /** More actions beside Account (Import). */
+  tools?: ReactNode;
 }
 
 export function displayTitle(conversation: Pick<Conversation, 'title'>): string {
@@ -231,7 +237,11 @@ export function Sidebar({
   onLogout,
   isAdmin = false,
   onOpenPage,
+  onOpenResult,
+  tools,
 }: SidebarProps) {
+  /** The search box holds a query: its results replace the list. */
+  const [searching, setSearching] = useState(false);
   const [confirming, setConfirming] = useState<Conversation | null>(null);
   const [deleting, setDeleting] = useState(false);
   /** After a delete, focus goes to this conversation's link (the next one, else the previous), or to New chat. */
@@ -341,7 +351,8 @@ export function Sidebar({
             New chat
           </button>
         </div>
-        <nav aria-label="Conversation history" className="min-h-0 flex-1 overflow-y-auto px-2 pb-3" onScroll={handleListScroll}>
+        {onOpenResult && <SearchPanel onOpen={onOpenResult} onActiveChange={setSearching} />}
+        <nav aria-label="Conversation history" className="min-h-0 flex-1 overflow-y-auto px-2 pb-3" onScroll={handleListScroll} hidden={searching}>
           {status === 'loading' && <p className="px-2.5 py-2 text-sm text-zinc-500">Loading…</p>}
           {status === 'error' && (
             <div className="px-2.5 py-2 text-sm text-zinc-600">
@@ -415,6 +426,7 @@ export function Sidebar({
                 Admin
               </button>
             )}
+            {tools}
           </div>
         )}
         <div className="flex shrink-0 items-center gap-2 px-3 py-2.5">

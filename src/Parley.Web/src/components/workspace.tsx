@@ -7,6 +7,11 @@ import type { Conversation } from '../lib/types';
 import { AccountPage } from './account-page';
 import { AdminPage } from './admin-page';
 import { Chat } from './chat';
+import { ConversationMenu } from './conversation-menu';
+import { ImportButton } from './import-button';
+import type { RevealTarget } from '../hooks/use-reveal-message';
+import type { SearchResult } from '../lib/search';
+import type { ImportResult } from '../lib/transfer';
 import { loadMarkdown } from './message';
 import { ErrorBanner } from './error-banner';
 import { MenuIcon } from './icons';
@@ -31,6 +36,8 @@ export function Workspace() {
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fallbackConversation, setFallbackConversation] = useState<Conversation | null>(null);
+  /** The message a search result opened the conversation at. */
+  const [reveal, setReveal] = useState<(RevealTarget & { conversationId: string }) | null>(null);
 
   // A new chat is created on its first send. The Chat that created it keeps its React key under the
   // new URL (an alias), so the reply keeps streaming into the same component instead of a fresh one.
@@ -168,6 +175,23 @@ export function Workspace() {
     setSidebarOpen(false);
   }, []);
 
+  const openResult = useCallback((result: SearchResult) => {
+    setReveal(result.messageId ? { conversationId: result.conversationId, messageId: result.messageId, nonce: Date.now() } : null);
+    navigate(conversationPath(result.conversationId));
+    setSidebarOpen(false);
+  }, []);
+
+  const { reload: reloadConversations } = conversations;
+  const imported = useCallback(
+    (result: ImportResult) => {
+      showToast(`Imported ${result.imported} conversation${result.imported === 1 ? '' : 's'}`);
+      reloadConversations();
+      const first = result.conversationIds[0];
+      if (first) select(first);
+    },
+    [reloadConversations, select],
+  );
+
   const rename = useCallback(
     async (id: string, title: string) => {
       try {
@@ -246,6 +270,8 @@ export function Workspace() {
         onLogout={logout}
         isAdmin={isAdmin}
         onOpenPage={openPage}
+        onOpenResult={openResult}
+        tools={<ImportButton onImported={imported} onError={setError} />}
       />
       <main className="flex min-w-0 flex-1 flex-col" inert={sidebarOpen}>
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-100 px-3 sm:px-4">
@@ -264,6 +290,7 @@ export function Workspace() {
           <h1 className="min-w-0 flex-1 truncate text-[15px] font-medium text-zinc-800" data-testid="conversation-title">
             {page === 'account' ? 'Account' : page === 'admin' ? 'Admin' : conversationId ? (selected ? displayTitle(selected) : '') : 'New chat'}
           </h1>
+          {page === null && conversationId && <ConversationMenu conversationId={conversationId} onError={setError} />}
           <TokenBalance balance={balance} costPerMessage={costPerMessage} />
         </header>
         {(error || conversations.error) && (
@@ -290,6 +317,7 @@ export function Workspace() {
           outOfTokens={balance !== null && costPerMessage !== null && balance < costPerMessage}
           balance={balance}
           costPerMessage={costPerMessage}
+          reveal={reveal?.conversationId === conversationId ? reveal : null}
         />}
       </main>
       <Toaster />

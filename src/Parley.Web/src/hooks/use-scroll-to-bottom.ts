@@ -30,6 +30,9 @@ export function useScrollToBottom<T extends HTMLElement>() {
     setStick(el.scrollHeight - el.scrollTop - el.clientHeight <= THRESHOLD);
   }, [setStick]);
 
+  /** Stops following the bottom (the view was scrolled to something on purpose, such as a search result). */
+  const release = useCallback(() => setStick(false), [setStick]);
+
   // Scrolling up with a wheel must win over content that arrives before the scroll event does.
   const onWheel = useCallback(
     (event: { deltaY: number }) => {
@@ -55,5 +58,5 @@ export function useScrollToBottom<T extends HTMLElement>() {
     };
   }, []);
 
-  return { containerRef, isAtBottom, scrollToBottom, onScroll, onWheel };
+  return { containerRef, isAtBottom, scrollToBottom, release, onScroll, onWheel };
 }

@@ -268,7 +268,8 @@ export class ApiClient {
 
   // ---- plumbing ----
 
-  private async raw(path: string, init: RequestInit, accessToken?: string): Promise<Response> {
+  /** fetch without the session (public endpoints such as a shared conversation), or with the given access token. */
+  async raw(path: string, init: RequestInit, accessToken?: string): Promise<Response> {
     const headers = new Headers(init.headers);
     if (!headers.has('Accept')) headers.set('Accept', 'application/json');
     if (accessToken) headers.set('Authorization', `Bearer ${accessToken}`);
