@@ -6,8 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Parley.Engine;
 
 /// <summary>
-/// The engine's front door on every node: validates a turn, takes its place in the conversation grain's queue and runs
-/// it there (on whichever node the grain is activated), and turns the grain's answer into a stream of
+/// The engine's front door on every node: validates a turn and runs it in the conversation grain's queue (one grain call) (on whichever node the grain is activated), and turns the grain's answer into a stream of
 /// <see cref="TurnEvent"/>s.
 /// </summary>
 /// <remarks>
@@ -182,27 +181,25 @@ public sealed partial class ConversationClient(
 
             var grain = grains.GetGrain<IConversationGrain>(request.ConversationId);
             var turnId = Guid.NewGuid();
-            if (!await grain.TryEnterQueueAsync(turnId))
-            {
-                metrics.Rejected();
-                failure = TurnError.QueueFull;
-                events.TryWrite(new TurnFailed(TurnError.QueueFull,
-                    $"Too many messages are waiting in this conversation (at most {options.MailboxCapacity}); retry shortly."));
-                return;
-            }
-
             if (streaming)
             {
                 observer = new TurnObserver(events, aborted);
                 reference = grains.CreateObjectReference<ITurnObserver>(observer);
             }
 
+            // One grain call: the grain checks the queue's capacity and queues the turn in the same call.
+            var running = grain.RunTurnAsync(new TurnCall(turnId, request, streaming), reference);
             using var stopOnAbort = options.ContinueOnDisconnect ? default : aborted.Register(static state =>
             {
                 var (grain, turnId) = ((IConversationGrain, Guid))state!;
                 _ = grain.StopAsync(turnId).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
             }, (grain, turnId));
-            var reply = await grain.RunTurnAsync(new TurnCall(turnId, request, streaming), reference);
+            var reply = await running;
+            if (reply.Events is [TurnFailed { Error: TurnError.QueueFull }])
+            {
+                metrics.Rejected();
+            }
+
             foreach (var turnEvent in reply.Events)
             {
                 events.TryWrite(turnEvent);

@@ -4,21 +4,25 @@ using Orleans.Concurrency;
 namespace Parley.Engine;
 
 /// <summary>
-/// One conversation, wherever it is activated in the cluster. Turn calls are not reentrant: Orleans queues them and runs
-/// them one at a time in arrival order, each seeing the context the earlier ones left. The calls marked
-/// <see cref="AlwaysInterleaveAttribute"/> run at once, even while a turn is running: joining the queue (bounded by
-/// <see cref="EngineOptions.MailboxCapacity"/>), stopping a turn, invalidating the context, reading the status.
+/// One conversation, wherever it is activated in the cluster. Turns and settles run one at a time in arrival order, each
+/// seeing the context the earlier ones left: a turn call interleaves only to join the grain's own queue (bounded by
+/// <see cref="EngineOptions.MailboxCapacity"/>, checked in the same call, so a turn costs one grain call) and waits there
+/// for its turn. The other calls marked <see cref="AlwaysInterleaveAttribute"/> run at once, even while a turn is running:
+/// stopping a turn, invalidating the context, following, reading the status.
 /// </summary>
 public interface IConversationGrain : IGrainWithGuidKey
 {
-    /// <summary>Takes a place in the conversation's queue for the turn <paramref name="turnId"/>, unless <see cref="EngineOptions.MailboxCapacity"/> turns already wait.</summary>
-    /// <returns>False when the queue is full (the caller answers 429 and must not call <see cref="RunTurnAsync"/>).</returns>
-    [AlwaysInterleave]
-    Task<bool> TryEnterQueueAsync(Guid turnId);
-
-    /// <summary>Runs a turn that holds a place in the queue. Events before the end (user message stored, deltas) go to <paramref name="observer"/> as they happen; the rest are returned.</summary>
+    /// <summary>
+    /// Runs a turn in the conversation's queue: the call joins the queue at once (it interleaves), unless
+    /// <see cref="EngineOptions.MailboxCapacity"/> turns already wait, and runs when the turns before it (and any settle
+    /// queued before it) are done, in arrival order. Events before the end (user message stored, deltas) go to
+    /// <paramref name="observer"/> as they happen; the rest are returned.
+    /// </summary>
     /// <param name="call">The turn.</param>
     /// <param name="observer">Receives the streamed events; null for a waited turn (every event is returned).</param>
+    /// <returns>The events not streamed; a single <see cref="TurnFailed"/> with <see cref="TurnError.QueueFull"/> when the
+    /// queue was full (nothing ran, the caller answers 429).</returns>
+    [AlwaysInterleave]
     Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer);
 
     /// <summary>Settles the pending turn the message names, if it is still pending (queued like a turn).</summary>
@@ -92,6 +96,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
 {
     private readonly HashSet<Guid> _queued = [];
     private readonly HashSet<Guid> _stopWhenStarted = [];
+    private readonly TurnLine _line = new();
     private ConversationState _state = null!;
     private Guid? _runningTurn;
     private CancellationTokenSource? _runningStop;
@@ -113,21 +118,36 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     }
 
     /// <inheritdoc />
-    public Task<bool> TryEnterQueueAsync(Guid turnId)
+    public async Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer)
     {
         if (_queued.Count >= protocol.Options.MailboxCapacity)
         {
-            return Task.FromResult(false);
+            return new TurnReply([new TurnFailed(TurnError.QueueFull,
+                $"Too many messages are waiting in this conversation (at most {protocol.Options.MailboxCapacity}); retry shortly.")]);
         }
 
-        _queued.Add(turnId);
-        return Task.FromResult(true);
+        _queued.Add(call.TurnId);
+        try
+        {
+            await _line.EnterAsync();
+        }
+        finally
+        {
+            _queued.Remove(call.TurnId);
+        }
+
+        try
+        {
+            return await RunEnteredTurnAsync(call, observer);
+        }
+        finally
+        {
+            _line.Leave();
+        }
     }
 
-    /// <inheritdoc />
-    public async Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer)
+    private async Task<TurnReply> RunEnteredTurnAsync(TurnCall call, ITurnObserver? observer)
     {
-        _queued.Remove(call.TurnId);
         using var stop = new CancellationTokenSource();
         if (_stopWhenStarted.Remove(call.TurnId))
         {
@@ -161,8 +181,16 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     /// <inheritdoc />
     public async Task<TurnEvent?> SettleAsync(SettlePendingTurn message)
     {
-        var final = new FinalEventSink();
-        return await protocol.SettleAsync(_state, message, final) ? final.Final : null;
+        await _line.EnterAsync();
+        try
+        {
+            var final = new FinalEventSink();
+            return await protocol.SettleAsync(_state, message, final) ? final.Final : null;
+        }
+        finally
+        {
+            _line.Leave();
+        }
     }
 
     /// <inheritdoc />

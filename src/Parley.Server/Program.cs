@@ -45,6 +45,7 @@ builder.AddParleyTelemetry();
 builder.Services.AddParleyHealthChecks();
 builder.Services.AddParleyOpenApi();
 builder.Services.AddParleyStaticFiles();
+builder.Services.AddSingleton(_ => new MessageTrees()); // long conversations' tree shapes between page reads
 
 var app = builder.Build();
 await app.MigrateDatabaseAsync(app.Lifetime.ApplicationStopping);

@@ -253,6 +253,31 @@ public sealed class TurnProtocolTests : IAsyncLifetime
         Assert.Equal(3_800, await _db.BalanceAsync(user));
     }
 
+    [Fact]
+    public async Task ASettleSentWhileATurnRunsWaitsInTheGrainsLineForIt()
+    {
+        // Turn calls interleave to join the grain's own line; a settle must queue in that line too. Were it to run at once,
+        // it would settle the running turn's pending user message (this node's) under it, failing and refunding it.
+        var user = await _db.AddUserAsync();
+        var conversation = await _db.AddConversationAsync(user);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var engine = await _db.EngineAsync(new ScriptedBot((_, ct) => gate.Task.WaitAsync(ct)));
+        var grain = engine.Grains.GetGrain<IConversationGrain>(conversation);
+
+        var running = engine.Send(new TurnRequest(user, conversation, "first"));
+        await running.WaitToReadAsync(Timeout); // the user message is stored: the turn is pending and running
+        var settle = grain.SettleAsync(new SettlePendingTurn(conversation, "test-node"));
+        var status = await grain.GetStatusAsync(); // answered after the settle reached the grain (one sender, in order)
+        Assert.NotNull(status.RunningTurn);
+        gate.SetResult();
+
+        Assert.Null(await settle.WaitAsync(Timeout)); // it ran after the turn: nothing was pending any more
+        var events = await running.ReadAllAsync(Timeout).ToListAsync(Timeout);
+        Assert.IsType<AssistantCompleted>(events[^1]);
+        Assert.All(await _db.MessagesAsync(conversation), m => Assert.Equal(MessageStatuses.Completed, m.Status));
+        Assert.Equal(3_900, await _db.BalanceAsync(user));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   \n ")]

@@ -133,6 +133,32 @@ public abstract class BranchesTests<TFixture>(TFixture fixture) : ParleyTests<TF
     }
 
     [Fact]
+    public async Task AKeptTreeFollowsNewTurnsEditsAndBranchSwitches()
+    {
+        // Every tree is kept between page reads here (by default only long ones are): each read must still see the latest state.
+        var bot = new RecordingChatClient();
+        await using var factory = await Fixture.StartFactoryAsync(configureServices: services => services
+            .AddSingleton<IChatClient>(bot).AddSingleton(new Conversations.MessageTrees(minCachedMessages: 1)));
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync();
+        var first = await client.SendAsync(conversation.Id, "a");
+        var original = await client.SendAsync(conversation.Id, "b");
+        Assert.Equal(["a", "reply 1", "b", "reply 2"], (await GetMessagesAsync(client, conversation.Id)).Select(m => m.Content));
+
+        await client.SendAsync(conversation.Id, "c");
+        Assert.Equal(["a", "reply 1", "b", "reply 2", "c", "reply 3"], (await GetMessagesAsync(client, conversation.Id)).Select(m => m.Content));
+
+        await SendAsync(client, conversation.Id, "b edited", parentId: first.AssistantMessage.Id);
+        var edited = await GetMessagesAsync(client, conversation.Id);
+        Assert.Equal(["a", "reply 1", "b edited", "reply 4"], edited.Select(m => m.Content));
+        Assert.Equal([original.UserMessage.Id, edited[2].Id], edited[2].SiblingIds);
+
+        await SwitchAsync(client, conversation.Id, original.UserMessage.Id);
+        Assert.Equal(["a", "reply 1", "b", "reply 2", "c", "reply 3"], (await GetMessagesAsync(client, conversation.Id)).Select(m => m.Content));
+        Assert.Equal(8, (await GetMessagesAsync(client, conversation.Id, "&view=tree")).Count);
+    }
+
+    [Fact]
     public async Task SixteenParallelRegeneratesMakeSixteenSiblingsInOrder()
     {
         var client = await Factory.CreateUserClientAsync();

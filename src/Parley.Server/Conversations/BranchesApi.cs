@@ -57,9 +57,11 @@ internal sealed class MessageTree
 {
     private readonly Dictionary<Guid, Node> _nodes;
     private readonly ILookup<Guid?, Node> _children;
+    private KeptPath? _lastPath;
 
-    private MessageTree(List<Node> nodes)
+    private MessageTree(List<Node> nodes, long lastSequence)
     {
+        LastSequence = lastSequence;
         nodes.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
         Ordered = nodes;
         _nodes = nodes.ToDictionary(n => n.Id);
@@ -69,15 +71,29 @@ internal sealed class MessageTree
     /// <summary>Every message, in sequence order.</summary>
     public List<Node> Ordered { get; }
 
-    public static async Task<MessageTree> LoadAsync(ParleyDbContext db, Guid conversationId, CancellationToken cancellationToken) =>
-        new(await db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId)
-            .Select(m => new Node(m.Id, m.ParentId, m.Sequence)).ToListAsync(cancellationToken));
+    /// <summary>The highest sequence the tree was read up to (<see cref="long.MaxValue"/>: every message).</summary>
+    public long LastSequence { get; }
+
+    /// <summary>Reads the tree's shape, the messages up to <paramref name="lastSequence"/>.</summary>
+    public static async Task<MessageTree> LoadAsync(ParleyDbContext db, Guid conversationId, long lastSequence, CancellationToken cancellationToken) =>
+        new(await db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId && m.Sequence <= lastSequence)
+            .Select(m => new Node(m.Id, m.ParentId, m.Sequence)).ToListAsync(cancellationToken), lastSequence);
+
+    /// <summary>Reads the tree's shape, every message.</summary>
+    public static Task<MessageTree> LoadAsync(ParleyDbContext db, Guid conversationId, CancellationToken cancellationToken) =>
+        LoadAsync(db, conversationId, long.MaxValue, cancellationToken);
 
     public bool Contains(Guid id) => _nodes.ContainsKey(id);
 
-    /// <summary>The branch from the root to <paramref name="leaf"/>, in sequence order; empty when there is no leaf.</summary>
+    /// <summary>The branch from the root to <paramref name="leaf"/>, in sequence order; empty when there is no leaf. The
+    /// last branch asked for is kept (a kept tree serves page after page of it): do not change the list.</summary>
     public List<Node> PathTo(Guid? leaf)
     {
+        if (_lastPath is { } kept && kept.Leaf == leaf)
+        {
+            return kept.Path;
+        }
+
         var path = new List<Node>();
         for (var id = leaf; id is { } current && _nodes.TryGetValue(current, out var node); id = node.ParentId)
         {
@@ -85,7 +101,22 @@ internal sealed class MessageTree
         }
 
         path.Reverse();
+        _lastPath = new KeptPath(leaf, path);
         return path;
+    }
+
+    /// <summary>The index of the first of <paramref name="nodes"/> (in sequence order) with a sequence of at least
+    /// <paramref name="sequence"/>; <c>nodes.Count</c> when there is none.</summary>
+    public static int IndexAtOrAfter(List<Node> nodes, long sequence)
+    {
+        var (low, high) = (0, nodes.Count);
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            (low, high) = nodes[middle].Sequence < sequence ? (middle + 1, high) : (low, middle);
+        }
+
+        return low;
     }
 
     /// <summary>The newest descendant of <paramref name="id"/>, following the most recently created child at each step.</summary>
@@ -102,6 +133,9 @@ internal sealed class MessageTree
     /// <summary>The messages with the same parent as <paramref name="node"/> (itself included), oldest first.</summary>
     public IReadOnlyList<Guid> SiblingsOf(Node node) => _children[node.ParentId].Select(n => n.Id).ToList();
 }
+
+/// <summary>A branch computed by <see cref="MessageTree.PathTo"/>, kept with the leaf it ends at (replaced whole, so readers on other threads see one or the other).</summary>
+internal sealed record KeptPath(Guid? Leaf, List<Node> Path);
 
 /// <summary>A message's place in its conversation's tree.</summary>
 internal sealed record Node(Guid Id, Guid? ParentId, long Sequence);

@@ -44,7 +44,8 @@ public static class MessagesApi
     /// bad parameters; 404 when not the caller's.
     /// </summary>
     public static async Task<Results<Ok<Page<MessageDto>>, ValidationProblem, ProblemHttpResult>> ListMessages(
-        Guid id, ClaimsPrincipal principal, ParleyDbContext db, int? limit, string? cursor, string? from, string? view, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal principal, ParleyDbContext db, MessageTrees trees, int? limit, string? cursor, string? from, string? view,
+        CancellationToken cancellationToken)
     {
         var size = limit ?? 50;
         if (size is < 1 or > 200)
@@ -81,18 +82,29 @@ public static class MessagesApi
 
         var userId = principal.UserId();
         var current = await db.Conversations.Where(c => c.Id == id && c.UserId == userId)
-            .Select(c => new { c.CurrentMessageId }).SingleOrDefaultAsync(cancellationToken);
+            .Select(c => new { c.CurrentMessageId, c.LastSequence }).SingleOrDefaultAsync(cancellationToken);
         if (current is null)
         {
             return Problems.NotFound("conversation");
         }
 
         // The shape of the tree (no content), then the page's rows. Sequences grow along every branch, so both views page by sequence.
-        var tree = await MessageTree.LoadAsync(db, id, cancellationToken);
+        var tree = await trees.GetAsync(db, id, current.LastSequence, cancellationToken);
         var listed = view == "tree" ? tree.Ordered : tree.PathTo(current.CurrentMessageId);
-        var page = backward
-            ? listed.Where(n => n.Sequence < bound).Reverse().Take(size + 1).ToList()
-            : listed.Where(n => n.Sequence > bound).Take(size + 1).ToList();
+        List<Node> page;
+        if (backward)
+        {
+            var end = bound == long.MaxValue ? listed.Count : MessageTree.IndexAtOrAfter(listed, bound); // sequences < bound
+            var start = Math.Max(0, end - size - 1);
+            page = listed.GetRange(start, end - start);
+            page.Reverse();
+        }
+        else
+        {
+            var start = bound == long.MaxValue ? listed.Count : MessageTree.IndexAtOrAfter(listed, bound + 1); // sequences > bound
+            page = listed.GetRange(start, Math.Min(size + 1, listed.Count - start));
+        }
+
         string? next = null;
         if (page.Count > size)
         {
