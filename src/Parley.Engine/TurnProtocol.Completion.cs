@@ -68,9 +68,14 @@ public sealed partial class TurnProtocol
         {
             return await documents.FindExcerptsAsync(context.UserId, userText, aborted);
         }
-        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        catch (Exception ex)
         {
-            LogRetrievalFailed(_logger, ex, state.ConversationId);
+            // A client that left while its excerpts were looked up: the turn's own cancellation handling follows.
+            if (!aborted.IsCancellationRequested)
+            {
+                LogRetrievalFailed(_logger, ex, state.ConversationId);
+            }
+
             return null;
         }
     }

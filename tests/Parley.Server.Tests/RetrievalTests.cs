@@ -124,6 +124,32 @@ public abstract class RetrievalTests<TFixture>(TFixture fixture) : ParleyTests<T
         Assert.Null(SourcesOf(turn.AssistantMessage));
     }
 
+    [Fact]
+    public async Task AFailingRetrievalIsLoggedAndTheTurnIsAnsweredWithoutSources()
+    {
+        var bot = new RecordingChatClient();
+        await using var factory = await Fixture.StartFactoryAsync(OneChunkPerParagraph, services => services
+            .AddSingleton<IChatClient>(bot)
+            .AddSingleton<IPromptAugmenter>(new FailingAugmenter()));
+        var client = await factory.CreateUserClientAsync();
+        var conversation = await CreateAsync(client, useDocuments: true);
+        var balance = await client.GetBalanceAsync();
+
+        var turn = await client.SendAsync(conversation.Id, "What colour is the lighthouse?");
+
+        Assert.Equal("completed", turn.AssistantMessage.Status);
+        Assert.Null(SourcesOf(turn.AssistantMessage));
+        Assert.Empty(bot.SystemMessages[^1]);
+        Assert.Equal(balance - 100, turn.TokenBalance); // charged like any turn: the user was answered
+        Assert.Contains(factory.Logs.Entries, e => e.Contains("Retrieving document excerpts", StringComparison.Ordinal));
+    }
+
+    private sealed class FailingAugmenter : IPromptAugmenter
+    {
+        public Task<IReadOnlyList<DocumentExcerpt>> FindExcerptsAsync(Guid userId, string userText, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the index is broken");
+    }
+
     internal static async Task<ConversationBody> CreateAsync(HttpClient client, bool useDocuments)
     {
         using var response = await client.PostAsJsonAsync("/api/conversations", new { useDocuments }, Cancel);

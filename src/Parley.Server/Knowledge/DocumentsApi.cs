@@ -45,6 +45,7 @@ public static class DocumentsApi
             .Produces<DocumentDto>(StatusCodes.Status201Created).ProducesValidationProblem()
             .Accepts<CreateDocumentRequest>("application/json", "multipart/form-data")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
             .DisableAntiforgery()
             .WithSummary("Upload a plain-text or Markdown document (multipart file, or JSON {title, text}); it is split into chunks and indexed.");
         group.MapGet("/", List).WithName("ListDocuments").WithSummary("List the caller's documents, newest first (at most 500).");
@@ -58,8 +59,8 @@ public static class DocumentsApi
     /// <summary>
     /// Stores a document: the text is split into chunks (<see cref="DocumentChunker"/>), each indexed for full text (and
     /// embedded with <c>Knowledge:Embeddings</c>), all in one transaction. 201 with the document; 400 on <c>title</c>,
-    /// <c>text</c> or <c>file</c> (missing, empty); 413 over <c>Knowledge:MaxBytes</c>; 415 for a binary or PDF file. Nothing
-    /// is stored on any error.
+    /// <c>text</c> or <c>file</c> (missing, empty); 413 over <c>Knowledge:MaxBytes</c>; 415 for a binary or PDF file; 502
+    /// when the embedding provider fails. Nothing is stored on any error.
     /// </summary>
     public static async Task<IResult> Create(
         HttpRequest request, ClaimsPrincipal principal, ParleyDbContext db, IOptions<KnowledgeOptions> options, BotSettings bot,
@@ -74,7 +75,20 @@ public static class DocumentsApi
 
         var settings = options.Value;
         var chunks = new DocumentChunker(bot.Tokens, settings.ChunkTokens, settings.ChunkOverlapTokens).Split(document.Text);
-        var embeddings = services.GetService<ChunkEmbedder>() is { } embedder ? await embedder.EmbedAsync(chunks, cancellationToken) : null;
+        byte[][]? embeddings = null;
+        if (services.GetService<ChunkEmbedder>() is { } embedder)
+        {
+            try
+            {
+                embeddings = await embedder.EmbedAsync(chunks, cancellationToken);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Problems.Status(StatusCodes.Status502BadGateway, "Embedding failed",
+                    "The embedding model provider failed; the document was not stored. Try again later.");
+            }
+        }
+
         var now = time.GetUtcNow().UtcDateTime;
         var userId = principal.UserId();
         var row = new Document
