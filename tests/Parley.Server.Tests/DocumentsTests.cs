@@ -78,6 +78,7 @@ public abstract class DocumentsTests<TFixture>(TFixture fixture) : ParleyTests<T
     [InlineData("""{"title":"t","text":"   "}""", "text")]
     [InlineData("""{"title":"","text":"hello"}""", "title")]
     [InlineData("""{"text":"hello"}""", "title")]
+    [InlineData("""{"title":"t","text":"a\u0000b"}""", "text")]
     public async Task BadJsonUploadsAreProblemsOnTheField(string body, string field)
     {
         var client = await Factory.CreateUserClientAsync();

@@ -105,6 +105,12 @@ internal static class DocumentUpload
             return null;
         }
 
+        if (title.Contains('\0', StringComparison.Ordinal) || text.Contains('\0', StringComparison.Ordinal))
+        {
+            fail(Problems.Field(title.Contains('\0', StringComparison.Ordinal) ? "title" : textField, "The character U+0000 is not allowed in text."));
+            return null;
+        }
+
         if (Encoding.UTF8.GetByteCount(text) > maxBytes)
         {
             fail(TooLarge(maxBytes));

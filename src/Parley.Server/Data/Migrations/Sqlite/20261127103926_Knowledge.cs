@@ -127,13 +127,10 @@ namespace Parley.Server.Data.Migrations.Sqlite
             migrationBuilder.DropTable(
                 name: "Documents");
 
-            migrationBuilder.DropColumn(
-                name: "Sources",
-                table: "Messages");
-
-            migrationBuilder.DropColumn(
-                name: "UseDocuments",
-                table: "Conversations");
+            // ALTER TABLE … DROP COLUMN in place: EF Core's DropColumn rebuilds the table on SQLite, which would drop the
+            // MessageSearch and ConversationSearch triggers of migration Search.
+            migrationBuilder.Sql("""ALTER TABLE "Messages" DROP COLUMN "Sources";""");
+            migrationBuilder.Sql("""ALTER TABLE "Conversations" DROP COLUMN "UseDocuments";""");
         }
     }
 }
