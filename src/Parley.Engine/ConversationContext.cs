@@ -22,6 +22,7 @@ internal sealed class ConversationContext
         PendingNodeId = snapshot.PendingNodeId;
         Model = snapshot.Model;
         SystemPrompt = snapshot.SystemPrompt;
+        UseDocuments = snapshot.UseDocuments;
         PartialReply = snapshot.PartialReply;
         CurrentMessageId = snapshot.CurrentMessageId;
         _maxMessages = maxMessages;
@@ -46,6 +47,9 @@ internal sealed class ConversationContext
 
     /// <summary>The conversation's system prompt (null: <c>Bot:SystemPrompt</c>; empty: none).</summary>
     public string? SystemPrompt { get; }
+
+    /// <summary>Turns add excerpts of the owner's documents to the prompt.</summary>
+    public bool UseDocuments { get; }
 
     /// <summary>The leaf of the branch the user is on (the newest message of the window once the turn's commit is in); null when empty.</summary>
     public Guid? CurrentMessageId { get; private set; }

@@ -76,6 +76,7 @@ public interface ITurnStore
 /// <param name="SystemPrompt">The conversation's system prompt; null for <c>Bot:SystemPrompt</c>, empty for none.</param>
 /// <param name="PartialReply">When a turn is pending: the reply text its last checkpoint kept (<see cref="ITurnStore.CheckpointAsync"/>); null when none was written.</param>
 /// <param name="CurrentMessageId">The leaf of the branch the user is on; null when the conversation is empty.</param>
+/// <param name="UseDocuments">Turns run the retrieval stage over the owner's documents (<see cref="Bots.IPromptAugmenter"/>).</param>
 public sealed record ConversationSnapshot(
     Guid UserId,
     long Version,
@@ -86,7 +87,8 @@ public sealed record ConversationSnapshot(
     string? Model = null,
     string? SystemPrompt = null,
     string? PartialReply = null,
-    Guid? CurrentMessageId = null);
+    Guid? CurrentMessageId = null,
+    bool UseDocuments = false);
 
 /// <summary>A stored turn: the user message and, once the turn finished, its reply.</summary>
 public sealed record StoredTurn(StoredMessage UserMessage, StoredMessage? AssistantMessage);

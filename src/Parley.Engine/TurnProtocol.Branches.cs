@@ -58,7 +58,8 @@ public sealed partial class TurnProtocol
 
         var model = _settings.Resolve(context.Model);
         var history = context.History(context.LastSequence, user with { Status = MessageStatuses.Completed }, branch.Take(branch.Count - 1).ToList());
-        var prompt = TurnPrompt.Build(SystemPromptOf(context), history, model, _settings.Tokens);
+        var excerpts = await ExcerptsAsync(state, context, user.Content, aborted);
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), history, model, _settings.Tokens, excerpts);
         if (prompt is null)
         {
             await sink.EmitAsync(TurnFailed.Invalid(TurnFailed.ContentField, $"The conversation no longer fits the prompt budget of the model {model.Id}."));
@@ -93,7 +94,7 @@ public sealed partial class TurnProtocol
         for (var conflicts = 0; ; conflicts++)
         {
             // The reply is generated once; only its commit is retried after another writer moved the conversation on.
-            var reply = AssistantMessage(state, user, model, result) with { Sequence = context.LastSequence + 1, ClientMessageId = request.ClientMessageId };
+            var reply = AssistantMessage(state, user, model, result, prompt.Sources) with { Sequence = context.LastSequence + 1, ClientMessageId = request.ClientMessageId };
             var outcome = await _store.CommitRegeneratedAsync(new RegenerateTurn(request.UserId, context.Version, reply, cost), CancellationToken.None);
             switch (outcome.Status)
             {

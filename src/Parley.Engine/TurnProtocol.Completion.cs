@@ -27,7 +27,7 @@ public sealed partial class TurnProtocol
         }
 
         var user = accept.UserMessage with { Status = MessageStatuses.Completed };
-        var assistant = AssistantMessage(state, user, model, result);
+        var assistant = AssistantMessage(state, user, model, result, prompt.Sources);
         var committed = await _store.CommitTurnAsync(accept with { UserMessage = user }, assistant, CancellationToken.None);
         if (committed.Status == AcceptStatus.Accepted)
         {
@@ -44,9 +44,44 @@ public sealed partial class TurnProtocol
     private string? SystemPromptOf(ConversationContext context) => context.SystemPrompt ?? _settings.SystemPrompt;
 
     /// <summary>The assistant message that stores <paramref name="result"/> as the reply to <paramref name="user"/>.</summary>
-    private StoredMessage AssistantMessage(ConversationState state, StoredMessage user, ModelSpec model, ModelReply result) => new(
+    private StoredMessage AssistantMessage(
+        ConversationState state, StoredMessage user, ModelSpec model, ModelReply result, IReadOnlyList<MessageSource>? sources) => new(
         Guid.CreateVersion7(), state.ConversationId, user.Sequence + 1, MessageRoles.Assistant, result.Text, result.Status, null,
-        _time.GetUtcNow().UtcDateTime, _settings.Tokens.Count(result.Text), model.Id, result.FinishReason, result.Usage, ParentId: user.Id);
+        _time.GetUtcNow().UtcDateTime, _settings.Tokens.Count(result.Text), model.Id, result.FinishReason, result.Usage, ParentId: user.Id,
+        Sources: sources);
+
+    /// <summary>
+    /// The retrieval stage: excerpts of the owner's documents for <paramref name="userText"/> when the conversation uses
+    /// them (<see cref="BotSettings.Documents"/>), else null. Runs before the turn is charged, outside the group-commit
+    /// writer. A failure of the retrieval is logged as a warning and the turn goes on without excerpts (its reply then
+    /// records no sources), so a broken index never costs the user a turn.
+    /// </summary>
+    private async Task<IReadOnlyList<DocumentExcerpt>?> ExcerptsAsync(
+        ConversationState state, ConversationContext context, string userText, CancellationToken aborted)
+    {
+        if (!context.UseDocuments || _settings.Documents is not { } documents)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await documents.FindExcerptsAsync(context.UserId, userText, aborted);
+        }
+        catch (Exception ex)
+        {
+            // A client that left while its excerpts were looked up: the turn's own cancellation handling follows.
+            if (!aborted.IsCancellationRequested)
+            {
+                LogRetrievalFailed(_logger, ex, state.ConversationId);
+            }
+
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retrieving document excerpts for conversation {ConversationId} failed; the turn runs without them")]
+    private static partial void LogRetrievalFailed(ILogger logger, Exception exception, Guid conversationId);
 
     private async Task ReplayAsync(TurnSink sink, TurnRequest request, StoredTurn turn)
     {
@@ -106,14 +141,16 @@ public sealed partial class TurnProtocol
     {
         _metrics.Recovered();
         LogRecovering(_logger, state.ConversationId, context.PendingMessage!.Sequence);
-        return GenerateAndCompleteAsync(state, context, context.PendingMessage!, sink ?? TurnSink.None, CancellationToken.None, balance: null);
+        return GenerateAndCompleteAsync(state, context, context.PendingMessage!, sink ?? TurnSink.None, CancellationToken.None, balance: null, excerpts: null);
     }
 
     private async Task GenerateAndCompleteAsync(
-        ConversationState state, ConversationContext context, StoredMessage userMessage, TurnSink sink, CancellationToken aborted, long? balance)
+        ConversationState state, ConversationContext context, StoredMessage userMessage, TurnSink sink, CancellationToken aborted, long? balance,
+        IReadOnlyList<DocumentExcerpt>? excerpts)
     {
         var model = _settings.Resolve(context.Model);
-        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, _settings.Tokens);
+        excerpts ??= context.PartialReply is null ? await ExcerptsAsync(state, context, userMessage.Content, aborted) : null;
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(userMessage.Sequence), model, _settings.Tokens, excerpts);
         var checkpoints = new TurnCheckpoints(_store, _time, _options.CheckpointInterval, _logger, context.UserId, state.ConversationId, context.Version);
         var result = prompt is null
             ? new ModelReply("", MessageStatuses.Failed, FinishReasons.Error, new TokenUsage(0, 0),
@@ -127,7 +164,7 @@ public sealed partial class TurnProtocol
                 return sink.EmitAsync(new AssistantDelta(text));
             }, aborted);
         var failed = result.Status == MessageStatuses.Failed;
-        var assistant = AssistantMessage(state, userMessage, model, result);
+        var assistant = AssistantMessage(state, userMessage, model, result, context.PartialReply is null ? prompt?.Sources : null);
 
         // A failed turn gives back everything; PerToken keeps what the reply used (never more than it reserved).
         var charged = userMessage.Charge > 0 || _settings.QuotaMode == QuotaMode.PerToken ? userMessage.Charge : _options.CostPerMessage;

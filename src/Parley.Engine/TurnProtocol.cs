@@ -196,7 +196,8 @@ public sealed partial class TurnProtocol
             Guid.CreateVersion7(now), state.ConversationId, context.LastSequence + 1, MessageRoles.User, request.Content,
             MessageStatuses.Pending, request.ClientMessageId, now, _settings.Tokens.Count(request.Content),
             ParentId: branch.Count == 0 ? null : branch[^1].Id);
-        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage, branch), model, _settings.Tokens);
+        var excerpts = await ExcerptsAsync(state, context, request.Content, aborted);
+        var prompt = TurnPrompt.Build(SystemPromptOf(context), context.History(context.LastSequence, userMessage, branch), model, _settings.Tokens, excerpts);
         if (prompt is null)
         {
             await sink.EmitAsync(new TurnFailed(TurnError.InvalidContent,
@@ -219,7 +220,7 @@ public sealed partial class TurnProtocol
             {
                 context.Accept(branch, userMessage, _options.NodeId, titled: accept.AutoTitle is not null);
                 await sink.EmitAsync(new UserMessageStored(userMessage, outcome.TokenBalance));
-                await GenerateAndCompleteAsync(state, context, userMessage, sink, aborted, outcome.TokenBalance);
+                await GenerateAndCompleteAsync(state, context, userMessage, sink, aborted, outcome.TokenBalance, excerpts);
                 return Attempt.Finished;
             }
         }

@@ -57,6 +57,7 @@ public static class MessageStatuses
 /// <param name="Charge">User messages: tokens the turn costs the user now (reserved at accept, settled when the reply is stored; 0 once refunded).</param>
 /// <param name="ParentId">The message this one answers or follows: the previous message of its branch; null for a first
 /// message (a root). Messages with the same parent are siblings (an edit, a regenerated reply).</param>
+/// <param name="Sources">Assistant messages: the chunks of the user's documents its prompt carried, best first; null when none.</param>
 [GenerateSerializer, Immutable]
 public sealed record StoredMessage(
     Guid Id,
@@ -72,7 +73,8 @@ public sealed record StoredMessage(
     string? FinishReason = null,
     Bots.TokenUsage? Usage = null,
     long Charge = 0,
-    Guid? ParentId = null);
+    Guid? ParentId = null,
+    IReadOnlyList<Bots.MessageSource>? Sources = null);
 
 /// <summary>A user's request to add a turn to a conversation.</summary>
 /// <param name="UserId">The authenticated user; must own the conversation, else the turn fails with <see cref="TurnError.NotFound"/>.</param>

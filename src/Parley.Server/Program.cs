@@ -6,6 +6,7 @@ using Parley.Server.Data;
 using Parley.Server.Export;
 using Parley.Server.Import;
 using Parley.Server.Infrastructure;
+using Parley.Server.Knowledge;
 using Parley.Server.Models;
 using Parley.Server.Retention;
 using Parley.Server.Search;
@@ -26,6 +27,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 builder.Services.AddParleyForwardedHeaders();
 builder.Services.AddOptions<ParleyOptions>().BindConfiguration("Parley").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddParleyKnowledge(builder.Configuration);
 builder.Services.AddOptions<ImportOptions>().BindConfiguration("Import").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<TimeProvider>(MicrosecondTimeProvider.Instance);
 builder.Services.ConfigureHttpJsonOptions(options =>
@@ -74,6 +76,7 @@ app.MapSearch();
 app.MapShares();
 app.MapExport();
 app.MapImport();
+app.MapDocuments();
 // The catch-alls declare that they consume JSON: a catch-all that accepts any content type would win routing for a POST
 // without Content-Type (logout or create-conversation with no body) and for one with a wrong type (which should be 415)
 // over the JSON endpoint itself — ASP.NET Core's AcceptsMatcherPolicy sends such requests to the "*/*" endpoints only.

@@ -50,4 +50,32 @@ public sealed class TurnPromptTests
         Assert.Null(TurnPrompt.Build("a long system prompt of nine words in all", [message], new ModelSpec("m", 45, 10), Words));
         Assert.NotNull(TurnPrompt.Build(null, [message], new ModelSpec("m", 45, 10), Words));
     }
+
+    [Fact]
+    public void DocumentExcerptsComeAfterTheSystemPromptAndTheLowestRankedAreDroppedFirst()
+    {
+        // Preamble 18 words + 4 framing = 22; each excerpt block "\n\n[doc #i]\nx y z" = 4; the message 3 + 4; priming 3.
+        // Budget 40 = 3 + 7 + 22 + 4 + 4: the two best excerpts fit, the third does not.
+        var excerpts = new[] { "a1 a2 a3", "b1 b2 b3", "c1 c2 c3" }
+            .Select((text, i) => new DocumentExcerpt(new MessageSource(Guid.Empty, "doc", i), text)).ToList();
+
+        var prompt = TurnPrompt.Build(null, [Message(1, MessageRoles.User, "q q q")], new ModelSpec("m", 50, 10), Words, excerpts)!;
+
+        Assert.Equal([ChatRole.System, ChatRole.User], prompt.Select(m => m.Role));
+        Assert.StartsWith(TurnPrompt.ExcerptsPreamble, prompt[0].Text, StringComparison.Ordinal);
+        Assert.Contains("[doc #0]\na1 a2 a3", prompt[0].Text, StringComparison.Ordinal);
+        Assert.Contains("[doc #1]\nb1 b2 b3", prompt[0].Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("c1", prompt[0].Text, StringComparison.Ordinal);
+        Assert.Equal([0, 1], prompt.Sources!.Select(s => s.ChunkIndex));
+        Assert.Equal(40, prompt.Tokens);
+    }
+
+    [Fact]
+    public void WithoutExcerptsThePromptHasNoContextMessageAndNoSources()
+    {
+        var prompt = TurnPrompt.Build("sys", [Message(1, MessageRoles.User, "q")], new ModelSpec("m", 50, 10), Words, [])!;
+
+        Assert.Equal(["sys", "q"], prompt.Select(m => m.Text));
+        Assert.Null(prompt.Sources);
+    }
 }

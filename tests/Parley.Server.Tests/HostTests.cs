@@ -33,6 +33,10 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
         { "get", "/api/conversations/{id}/messages", [200, 400, 401, 404] },
         { "post", "/api/conversations/{id}/messages", [200, 400, 401, 402, 404, 409, 429, 502, 503] },
         { "post", "/api/chat", [200, 400, 401, 402, 404, 429, 502, 503] },
+        { "post", "/api/documents", [201, 400, 401, 413, 415] },
+        { "get", "/api/documents", [200, 401] },
+        { "get", "/api/documents/{id}", [200, 401, 404] },
+        { "delete", "/api/documents/{id}", [204, 401, 404] },
     };
 
     /// <summary>Every route that needs a bearer token.</summary>
@@ -49,6 +53,9 @@ public abstract class HostTests<TFixture>(TFixture fixture) : ParleyTests<TFixtu
         { "GET", $"/api/conversations/{Guid.Empty}/messages" },
         { "POST", $"/api/conversations/{Guid.Empty}/messages" },
         { "POST", "/api/chat" },
+        { "POST", "/api/documents" },
+        { "GET", "/api/documents" },
+        { "DELETE", $"/api/documents/{Guid.Empty}" },
     };
 
     [Theory]

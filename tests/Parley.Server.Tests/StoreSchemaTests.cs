@@ -40,7 +40,7 @@ public abstract class StoreSchemaTests<TFixture>(TFixture fixture) : ParleyTests
             }
         }
 
-        Assert.Equal(2 + 10 + StoreSchema.MessageColumns.Count + 7, checkedColumns);
+        Assert.Equal(2 + 11 + StoreSchema.MessageColumns.Count + 7, checkedColumns);
         Assert.Equal(StoreSchema.MessageColumns.Count, StoreSchema.MessageColumns.All.Split(", ").Length);
     }
 

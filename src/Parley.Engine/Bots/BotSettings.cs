@@ -44,6 +44,9 @@ public sealed class BotSettings
     /// <summary>Turns a provider's exception into words for the user; null when it does not recognise it (then a generic text is used).</summary>
     public Func<Exception, BotFailure?> DescribeFailure { get; init; } = static _ => null;
 
+    /// <summary>The retrieval stage of conversations with <c>useDocuments</c> on (<c>Knowledge:*</c>); null: no document excerpts are added.</summary>
+    public IPromptAugmenter? Documents { get; init; }
+
     /// <summary>Gives a conversation a title after its first reply (<c>Bot:GenerateTitles</c>); null to title it from the first message instead.</summary>
     public ITitleGenerator? Titles { get; init; }
 

@@ -20,7 +20,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
     // ReadMessage reads MessageColumns.All by position; NodeId (8) only where the pending node matters.
     private const string SelectConversation =
         $"SELECT {ConversationColumns.UserId}, {ConversationColumns.Version}, {ConversationColumns.LastSequence}, {ConversationColumns.Title}, " +
-        $"{ConversationColumns.Model}, {ConversationColumns.SystemPrompt}, {ConversationColumns.CurrentMessageId}, {ConversationColumns.PartialReply} " +
+        $"{ConversationColumns.Model}, {ConversationColumns.SystemPrompt}, {ConversationColumns.CurrentMessageId}, {ConversationColumns.PartialReply}, " +
+        $"{ConversationColumns.UseDocuments} " +
         $"FROM {Conversations} WHERE {ConversationColumns.Id} = @p0";
 
     private const string SelectMessageAtSequence =
@@ -65,6 +66,7 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         long version, lastSequence;
         string? title, model, systemPrompt, partialReply;
         Guid? current;
+        bool useDocuments;
         await using (var command = Command(connection, SelectConversation, _dialect.Id(conversationId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -81,6 +83,7 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
             systemPrompt = reader.IsDBNull(5) ? null : reader.GetString(5);
             current = reader.IsDBNull(6) ? null : reader.GetGuid(6);
             partialReply = reader.IsDBNull(7) ? null : reader.GetString(7);
+            useDocuments = reader.GetBoolean(8);
         }
 
         // The newest message: a user message there is a pending turn, and the branch to load is its own.
@@ -99,7 +102,7 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         // Messages up to the snapshot's LastSequence only: later ones belong to a version newer than the one read.
         var messages = leaf is { } id ? await ReadPathAsync(connection, conversationId, id, maxMessages, lastSequence, cancellationToken) : [];
         return new ConversationSnapshot(userId, version, lastSequence, title, messages, pendingNode, model, systemPrompt,
-            pendingNode is null ? null : partialReply, current);
+            pendingNode is null ? null : partialReply, current, useDocuments);
     }
 
     /// <inheritdoc />
@@ -139,7 +142,8 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         reader.IsDBNull(11) ? null : string.Intern(reader.GetString(11)),
         reader.IsDBNull(12) ? null : new Bots.TokenUsage(reader.GetInt32(12), reader.IsDBNull(13) ? 0 : reader.GetInt32(13)),
         reader.GetInt64(14),
-        reader.IsDBNull(15) ? null : reader.GetGuid(15));
+        reader.IsDBNull(15) ? null : reader.GetGuid(15),
+        reader.IsDBNull(16) ? null : Bots.MessageSource.FromJson(reader.GetString(16)));
 
     private static DbCommand Command(DbConnection connection, string sql, params ReadOnlySpan<object?> values)
     {

@@ -61,6 +61,9 @@ public static class StoreSchema
 
         /// <summary>A pending turn's reply so far (its last checkpoint).</summary>
         public const string PartialReply = "\"PartialReply\"";
+
+        /// <summary>Turns add excerpts of the owner's documents to the prompt.</summary>
+        public const string UseDocuments = "\"UseDocuments\"";
     }
 
     /// <summary>Columns of <see cref="Messages"/>.</summary>
@@ -114,13 +117,16 @@ public static class StoreSchema
         /// <summary>The message this one follows in its branch (null for a conversation's first).</summary>
         public const string ParentId = "\"ParentId\"";
 
+        /// <summary>Assistant messages: the document chunks in the prompt, a JSON array (<see cref="Bots.MessageSource.ToJson"/>).</summary>
+        public const string Sources = "\"Sources\"";
+
         /// <summary>Every column, in the order <see cref="SqlTurnStore"/> writes and reads them (its reader reads by position).</summary>
         public const string All = Id + ", " + ConversationId + ", " + Sequence + ", " + Role + ", " + Content + ", " + Status + ", " +
             ClientMessageId + ", " + CreatedAt + ", " + NodeId + ", " + TokenCount + ", " + Model + ", " + FinishReason + ", " +
-            PromptTokens + ", " + CompletionTokens + ", " + Charge + ", " + ParentId;
+            PromptTokens + ", " + CompletionTokens + ", " + Charge + ", " + ParentId + ", " + Sources;
 
         /// <summary>How many columns <see cref="All"/> names.</summary>
-        public const int Count = 16;
+        public const int Count = 17;
     }
 
     /// <summary>Columns of <see cref="TokenTransactions"/>.</summary>

@@ -274,6 +274,7 @@ internal sealed class WriterSession
             values[p + 13] = message.Usage?.CompletionTokens;
             values[p + 14] = message.Charge;
             values[p + 15] = message.ParentId is { } parent ? Dialect.Id(parent) : null;
+            values[p + 16] = Bots.MessageSource.ToJson(message.Sources);
         }
 
         return values;

@@ -19,16 +19,17 @@ namespace Parley.Server.Conversations;
 /// it; every turn moves it to its newest message); null while the conversation is empty.</param>
 /// <param name="Pinned">Pinned conversations are listed first.</param>
 /// <param name="Archived">Archived conversations are listed only with <c>?archived=true</c>.</param>
+/// <param name="UseDocuments">Each turn runs the retrieval stage: excerpts of the user's documents go into the prompt.</param>
 public sealed record ConversationDto(
     Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt,
-    ActiveTurnDto? ActiveTurn = null, Guid? CurrentMessageId = null, bool Pinned = false, bool Archived = false)
+    ActiveTurnDto? ActiveTurn = null, Guid? CurrentMessageId = null, bool Pinned = false, bool Archived = false, bool UseDocuments = false)
 {
     /// <summary>The title shown for a conversation that has none yet.</summary>
     public const string DefaultTitle = "New conversation";
 
     internal static ConversationDto From(Conversation c, BotSettings bot, ActiveTurnDto? activeTurn = null) => new(
         c.Id, c.Title ?? DefaultTitle, Utc(c.CreatedAt), Utc(c.UpdatedAt), c.LastSequence, bot.Resolve(c.Model).Id, c.SystemPrompt, activeTurn,
-        c.CurrentMessageId, c.Pinned, c.Archived);
+        c.CurrentMessageId, c.Pinned, c.Archived, c.UseDocuments);
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }
@@ -54,17 +55,21 @@ public sealed record ActiveTurnDto(Guid UserMessageId, DateTimeOffset StartedAt)
 /// <param name="ParentId">The previous message of its branch; null for a first message.</param>
 /// <param name="SiblingIds">The messages with the same parent (itself included), oldest first: the versions "&lt; 2/3 &gt;"
 /// moves between. Filled by <c>GET /api/conversations/{id}/messages</c>; null in turn responses and stream events.</param>
+/// <param name="Sources">Assistant messages of a conversation with <c>useDocuments</c>: the chunks of the user's documents its
+/// prompt carried, best first (<c>[{documentId, title, chunkIndex}]</c>); null when none.</param>
 public sealed record MessageDto(
     Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
-    string? Model, string? FinishReason, UsageDto? Usage, Guid? ParentId = null, IReadOnlyList<Guid>? SiblingIds = null)
+    string? Model, string? FinishReason, UsageDto? Usage, Guid? ParentId = null, IReadOnlyList<Guid>? SiblingIds = null,
+    IReadOnlyList<MessageSource>? Sources = null)
 {
     internal static MessageDto From(StoredMessage m) =>
         new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt),
-            m.Model, m.FinishReason, m.Usage is { } u ? new UsageDto(u.PromptTokens, u.CompletionTokens) : null, m.ParentId);
+            m.Model, m.FinishReason, m.Usage is { } u ? new UsageDto(u.PromptTokens, u.CompletionTokens) : null, m.ParentId, Sources: m.Sources);
 
     internal static MessageDto From(Message m, IReadOnlyList<Guid>? siblingIds = null) =>
         new(m.Id, m.ConversationId, m.Sequence, m.Role, m.Content, m.Status, ConversationDto.Utc(m.CreatedAt),
-            m.Model, m.FinishReason, m.PromptTokens is { } p ? new UsageDto(p, m.CompletionTokens ?? 0) : null, m.ParentId, siblingIds);
+            m.Model, m.FinishReason, m.PromptTokens is { } p ? new UsageDto(p, m.CompletionTokens ?? 0) : null, m.ParentId, siblingIds,
+            MessageSource.FromJson(m.Sources));
 }
 
 /// <summary>Tokens of one turn.</summary>

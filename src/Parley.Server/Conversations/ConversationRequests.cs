@@ -32,10 +32,12 @@ public static class ConversationRules
 /// <param name="Title">Optional title, at most 200 characters (<see cref="ConversationRules.MaxTitleLength"/>).</param>
 /// <param name="Model">Optional model id from <c>GET /api/models</c> (400 on <c>model</c> when unknown); default <c>Bot:DefaultModel</c>.</param>
 /// <param name="SystemPrompt">Optional system prompt, at most 8,000 characters; absent: <c>Bot:SystemPrompt</c>; empty: none.</param>
+/// <param name="UseDocuments">Run the retrieval stage over the user's documents before each reply (default false).</param>
 public sealed record CreateConversationRequest(
     [property: StringLength(ConversationRules.MaxTitleLength, ErrorMessage = ConversationRules.TitleTooLong)] string? Title = null,
     string? Model = null,
-    [property: StringLength(ConversationRules.MaxSystemPromptLength, ErrorMessage = ConversationRules.SystemPromptTooLong)] string? SystemPrompt = null);
+    [property: StringLength(ConversationRules.MaxSystemPromptLength, ErrorMessage = ConversationRules.SystemPromptTooLong)] string? SystemPrompt = null,
+    bool? UseDocuments = null);
 
 /// <summary>Body of <c>PATCH /api/conversations/{id}</c>: the fields to change (absent or null ones stay as they are; at least one).</summary>
 /// <param name="Title">The new title, 1–200 characters.</param>
@@ -43,12 +45,14 @@ public sealed record CreateConversationRequest(
 /// <param name="SystemPrompt">The system prompt of the next turns, at most 8,000 characters; empty for none.</param>
 /// <param name="Pinned">Pin (listed first) or unpin.</param>
 /// <param name="Archived">Archive (left out of the list unless <c>?archived=true</c>) or restore.</param>
+/// <param name="UseDocuments">Turn the retrieval stage over the user's documents on or off for the next turns.</param>
 public sealed record UpdateConversationRequest(
     [property: StringLength(ConversationRules.MaxTitleLength, ErrorMessage = ConversationRules.TitleTooLong)] string? Title = null,
     string? Model = null,
     [property: StringLength(ConversationRules.MaxSystemPromptLength, ErrorMessage = ConversationRules.SystemPromptTooLong)] string? SystemPrompt = null,
     bool? Pinned = null,
-    bool? Archived = null);
+    bool? Archived = null,
+    bool? UseDocuments = null);
 
 /// <summary>Body of <c>POST /api/conversations/{id}/messages</c>.</summary>
 /// <param name="Content">The message, 1–32,000 characters (<c>Engine:MaxContentLength</c>), not only whitespace.</param>

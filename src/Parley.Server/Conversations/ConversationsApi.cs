@@ -90,7 +90,8 @@ public static class ConversationsApi
             return invalid;
         }
 
-        var conversation = await CreateConversationAsync(db, principal.UserId(), title, time, cancellationToken, body?.Model ?? bot.Resolve(null).Id, body?.SystemPrompt);
+        var conversation = await CreateConversationAsync(db, principal.UserId(), title, time, cancellationToken, body?.Model ?? bot.Resolve(null).Id, body?.SystemPrompt,
+            body?.UseDocuments ?? false);
         return TypedResults.Created($"/api/conversations/{conversation.Id}", ConversationDto.From(conversation, bot));
     }
 
@@ -109,12 +110,14 @@ public static class ConversationsApi
 
     /// <exception cref="UnknownUserException">The user no longer exists (a valid token outlived its account): 401.</exception>
     internal static async Task<Conversation> CreateConversationAsync(
-        ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken, string? model = null, string? systemPrompt = null)
+        ParleyDbContext db, Guid userId, string? title, TimeProvider time, CancellationToken cancellationToken, string? model = null, string? systemPrompt = null,
+        bool useDocuments = false)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var conversation = new Conversation
         {
             Id = Guid.CreateVersion7(now), UserId = userId, Title = title, CreatedAt = now, UpdatedAt = now, Model = model, SystemPrompt = systemPrompt,
+            UseDocuments = useDocuments,
         };
         db.Conversations.Add(conversation);
         try
@@ -167,7 +170,7 @@ public static class ConversationsApi
         CancellationToken cancellationToken)
     {
         var title = body.Title?.Trim();
-        var nothingElse = body is { Model: null, SystemPrompt: null, Pinned: null, Archived: null };
+        var nothingElse = body is { Model: null, SystemPrompt: null, Pinned: null, Archived: null, UseDocuments: null };
         if ((body.Title is not null || nothingElse) && (string.IsNullOrEmpty(title) || title.Length > ConversationRules.MaxTitleLength))
         {
             return Problems.Field("title", $"The title must be 1 to {ConversationRules.MaxTitleLength} characters.");
@@ -185,15 +188,16 @@ public static class ConversationsApi
                 .SetProperty(x => x.Model, x => body.Model ?? x.Model)
                 .SetProperty(x => x.SystemPrompt, x => body.SystemPrompt ?? x.SystemPrompt)
                 .SetProperty(x => x.Pinned, x => body.Pinned ?? x.Pinned)
-                .SetProperty(x => x.Archived, x => body.Archived ?? x.Archived), cancellationToken);
+                .SetProperty(x => x.Archived, x => body.Archived ?? x.Archived)
+                .SetProperty(x => x.UseDocuments, x => body.UseDocuments ?? x.UseDocuments), cancellationToken);
         if (updated == 0)
         {
             return Problems.NotFound("conversation");
         }
 
-        if (body.Model is not null || body.SystemPrompt is not null)
+        if (body.Model is not null || body.SystemPrompt is not null || body.UseDocuments is not null)
         {
-            await engine.InvalidateAsync(id); // the next turn reloads the conversation with its new model and prompt
+            await engine.InvalidateAsync(id); // the next turn reloads the conversation with its new model, prompt and retrieval setting
         }
 
         // A delete may have removed it since the update.

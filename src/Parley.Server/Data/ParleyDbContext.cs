@@ -46,6 +46,9 @@ public sealed class Conversation
     /// <summary>While a streamed turn is pending: its reply so far, written every <c>Engine:CheckpointInterval</c> and
     /// cleared when the reply is stored. A crash leaves it for recovery, which stores it as the failed reply.</summary>
     public string? PartialReply { get; set; }
+
+    /// <summary>Turns run the retrieval stage: the top <c>Knowledge:TopK</c> chunks of the owner's documents go into the prompt.</summary>
+    public bool UseDocuments { get; set; }
 }
 
 /// <summary>
@@ -101,6 +104,9 @@ public sealed class Message
 
     /// <summary>User messages: tokens the turn costs the user (reserved at accept, settled when the reply is stored).</summary>
     public long Charge { get; set; }
+
+    /// <summary>Assistant messages: the document chunks its prompt carried, a JSON array <c>[{documentId, title, chunkIndex}]</c>; null when none.</summary>
+    public string? Sources { get; set; }
 }
 
 /// <summary>Parley's EF Core model. Provider-specific subclasses carry their own migrations.</summary>
@@ -123,6 +129,12 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
 
     /// <summary>Cluster-wide job leases and last runs.</summary>
     public DbSet<JobRun> JobRuns => Set<JobRun>();
+
+    /// <summary>The users' documents (<see cref="Parley.Server.Knowledge.Document"/>).</summary>
+    public DbSet<Parley.Server.Knowledge.Document> Documents => Set<Parley.Server.Knowledge.Document>();
+
+    /// <summary>The documents' chunks (<see cref="Parley.Server.Knowledge.DocumentChunk"/>).</summary>
+    public DbSet<Parley.Server.Knowledge.DocumentChunk> DocumentChunks => Set<Parley.Server.Knowledge.DocumentChunk>();
 
     /// <summary>Share links (<see cref="Parley.Server.Sharing.Share"/>).</summary>
     public DbSet<Parley.Server.Sharing.Share> Shares => Set<Parley.Server.Sharing.Share>();
@@ -193,6 +205,8 @@ public abstract class ParleyDbContext(DbContextOptions options) : IdentityDbCont
         });
 
         builder.ApplyConfiguration(new Parley.Server.Sharing.ShareConfiguration());
+        builder.ApplyConfiguration<Parley.Server.Knowledge.Document>(new Parley.Server.Knowledge.DocumentConfiguration());
+        builder.ApplyConfiguration<Parley.Server.Knowledge.DocumentChunk>(new Parley.Server.Knowledge.DocumentConfiguration());
     }
 }
 

@@ -56,6 +56,10 @@ namespace Parley.Server.Infrastructure;
 [JsonSerializable(typeof(Parley.Server.Export.ConversationExportDto))]
 [JsonSerializable(typeof(Parley.Server.Export.UserExportDto))]
 [JsonSerializable(typeof(Parley.Server.Import.ImportResultDto))]
+[JsonSerializable(typeof(Parley.Server.Knowledge.CreateDocumentRequest))]
+[JsonSerializable(typeof(Parley.Server.Knowledge.DocumentDto))]
+[JsonSerializable(typeof(List<Parley.Server.Knowledge.DocumentDto>))]
+[JsonSerializable(typeof(Parley.Server.Knowledge.DocumentDetailDto))]
 public sealed partial class ParleyJsonContext : JsonSerializerContext;
 
 /// <summary>

@@ -81,6 +81,7 @@ public static class BotSetup
                 RequireFinishReason = !bot.IsEcho,
                 DescribeFailure = ProviderErrors.Describe,
                 Titles = bot.TitlesEnabled ? sp.GetRequiredService<TitleGenerator>() : null,
+                Documents = sp.GetService<IPromptAugmenter>(),
             };
         });
         return services;

@@ -14,13 +14,13 @@ public sealed record BalanceBody(long TokenBalance, long CostPerMessage);
 
 public sealed record ConversationBody(
     Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long MessageCount, string Model, string? SystemPrompt,
-    ActiveTurnBody? ActiveTurn, Guid? CurrentMessageId, bool Pinned, bool Archived);
+    ActiveTurnBody? ActiveTurn, Guid? CurrentMessageId, bool Pinned, bool Archived, bool UseDocuments);
 
 public sealed record ActiveTurnBody(Guid UserMessageId, DateTimeOffset StartedAt);
 
 public sealed record MessageBody(
     Guid Id, Guid ConversationId, long Sequence, string Role, string Content, string Status, DateTimeOffset CreatedAt,
-    string? Model, string? FinishReason, UsageBody? Usage, Guid? ParentId);
+    string? Model, string? FinishReason, UsageBody? Usage, Guid? ParentId, IReadOnlyList<SourceBody>? Sources);
 
 /// <summary>A message as <c>GET …/messages</c> lists it: with the ids of its siblings (null elsewhere).</summary>
 public sealed record ListedMessageBody(

@@ -48,6 +48,59 @@ public sealed class FakeModelServer : IAsyncDisposable
         _app = app;
         app.MapPost("/v1/chat/completions", HandleAsync);
         app.MapPost("/api/chat", HandleAsync);
+        app.MapPost("/v1/embeddings", HandleEmbeddingsAsync);
+    }
+
+    /// <summary>Every <c>/v1/embeddings</c> request so far (they do not take scripted replies).</summary>
+    public IReadOnlyList<JsonObject> EmbeddingRequests => [.. _embeddingRequests];
+
+    private readonly ConcurrentQueue<JsonObject> _embeddingRequests = new();
+
+    /// <summary>
+    /// A deterministic embedding for the tests: 64 dimensions, one count per word hashed (FNV-1a of the lower-cased word)
+    /// into a dimension, so texts that share words are similar and texts that share none are orthogonal.
+    /// </summary>
+    public static float[] Embed(string text)
+    {
+        var vector = new float[64];
+        foreach (var word in text.ToLowerInvariant().Split([' ', '\n', '.', ',', '?', '!', ':', '#'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var hash = 2166136261u;
+            foreach (var c in word)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+
+            vector[hash % 64] += 1;
+        }
+
+        return vector;
+    }
+
+    // OpenAI's POST /v1/embeddings: input a string or an array of strings; encoding_format "float" (default) or "base64".
+    private async Task HandleEmbeddingsAsync(HttpContext http)
+    {
+        var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+        _embeddingRequests.Enqueue(body);
+        var inputs = body["input"] is JsonArray array ? array.Select(i => i!.GetValue<string>()).ToList() : [body["input"]!.GetValue<string>()];
+        var base64 = body["encoding_format"]?.GetValue<string>() == "base64";
+        var data = new JsonArray();
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var vector = Embed(inputs[i]);
+            JsonNode embedding = base64
+                ? JsonValue.Create(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan())))
+                : new JsonArray([.. vector.Select(v => (JsonNode?)JsonValue.Create(v))]);
+            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
+        }
+
+        var response = new JsonObject
+        {
+            ["object"] = "list", ["data"] = data, ["model"] = body["model"]?.GetValue<string>(),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = inputs.Count, ["total_tokens"] = inputs.Count },
+        };
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(response.ToJsonString());
     }
 
     /// <summary>The base URL for <c>Bot:OpenAI:BaseUrl</c> (ends in <c>/v1</c>).</summary>

@@ -121,6 +121,19 @@ public sealed class GatedChatClient(params string[] chunks) : IChatClient
 public sealed class RecordingChatClient : IChatClient
 {
     private readonly List<IReadOnlyList<(string Role, string Text)>> _requests = [];
+    private readonly List<IReadOnlyList<string>> _system = [];
+
+    /// <summary>The system messages of every request so far (system prompt, document excerpts), in the order they arrived.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> SystemMessages
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _system];
+            }
+        }
+    }
 
     /// <summary>Every request so far, in the order they arrived.</summary>
     public IReadOnlyList<IReadOnlyList<(string Role, string Text)>> Requests
@@ -162,6 +175,7 @@ public sealed class RecordingChatClient : IChatClient
         lock (_requests)
         {
             _requests.Add([.. messages.Where(m => m.Role != ChatRole.System).Select(m => (m.Role.Value, m.Text))]);
+            _system.Add([.. messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text)]);
             return $"reply {_requests.Count}";
         }
     }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useApi } from '../lib/api-context';
 import { describeError } from '../lib/errors';
 import type { ModelInfo } from '../lib/types';
+import { DocumentsPanel } from './documents-panel';
 
 interface ModelPickerProps {
   models: ModelInfo[];
@@ -39,6 +40,7 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
   const [open, setOpen] = useState(false);
   const [systemPrompt, setSystemPrompt] = useState('');
   const [model, setModel] = useState<string | null>(null);
+  const [useDocuments, setUseDocuments] = useState(false);
   const [state, setState] = useState<{ kind: 'idle' | 'loading' | 'saving' | 'saved' } | { kind: 'error'; message: string }>({
     kind: 'idle',
   });
@@ -52,6 +54,7 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
         if (!active) return;
         setSystemPrompt(conversation.systemPrompt ?? '');
         setModel(conversation.model ?? null);
+        setUseDocuments(conversation.useDocuments ?? false);
         setState({ kind: 'idle' });
       },
       (caught: unknown) => active && setState({ kind: 'error', message: describeError(caught) }),
@@ -60,6 +63,18 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
       active = false;
     };
   }, [api, conversationId, open]);
+
+  async function toggleDocuments(on: boolean) {
+    setUseDocuments(on);
+    setState({ kind: 'saving' });
+    try {
+      setUseDocuments((await api.updateConversation(conversationId, { useDocuments: on })).useDocuments ?? on);
+      setState({ kind: 'saved' });
+    } catch (caught) {
+      setUseDocuments(!on);
+      setState({ kind: 'error', message: describeError(caught) });
+    }
+  }
 
   async function save() {
     setState({ kind: 'saving' });
@@ -97,6 +112,16 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
             disabled={state.kind === 'loading' || state.kind === 'saving'}
             onChange={(event) => setSystemPrompt(event.target.value)}
           />
+          <label className="flex items-center gap-2 text-zinc-700">
+            <input
+              type="checkbox"
+              data-testid="use-documents"
+              checked={useDocuments}
+              disabled={state.kind === 'loading' || state.kind === 'saving'}
+              onChange={(event) => void toggleDocuments(event.target.checked)}
+            />
+            Use my documents (replies quote the most relevant parts)
+          </label>
           <div className="flex items-center gap-2">
             <button
               type="button"
@@ -114,6 +139,7 @@ export function ConversationSettings({ conversationId }: { conversationId: strin
               </span>
             )}
           </div>
+          <DocumentsPanel />
         </div>
       )}
     </div>

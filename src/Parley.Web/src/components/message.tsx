@@ -3,6 +3,7 @@ import { copyText } from '../lib/clipboard';
 import { isLocalMessage } from '../lib/messages';
 import { showToast } from '../lib/toast';
 import type { Message as MessageModel } from '../lib/types';
+import { SourceChips } from './source-chips';
 import { ChevronLeftIcon, ChevronRightIcon, CopyIcon, LogoIcon, PencilIcon, RegenerateIcon } from './icons';
 
 /** What a stored message offers besides copying: its versions, editing (user) and regenerating (the last reply). */
@@ -255,6 +256,7 @@ export const Message = memo(function Message({ message, ...branch }: { message: 
           )}
           <StatusNote message={message} />
           <UsageNote message={message} />
+          <SourceChips sources={message.sources} />
         </div>
       </article>
       <div className="pl-9">

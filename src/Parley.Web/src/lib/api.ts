@@ -7,6 +7,7 @@ import type {
   Balance,
   ChatEvent,
   Conversation,
+  DocumentInfo,
   Message,
   ModelInfo,
   Page,
@@ -155,7 +156,7 @@ export class ApiClient {
   /** Changes a conversation's model and/or system prompt ('' for none). */
   updateConversation(
     id: string,
-    change: { model?: string; systemPrompt?: string; pinned?: boolean; archived?: boolean },
+    change: { model?: string; systemPrompt?: string; pinned?: boolean; archived?: boolean; useDocuments?: boolean },
   ): Promise<Conversation> {
     return this.json<Conversation>(`/api/conversations/${encodeURIComponent(id)}`, jsonInit('PATCH', change));
   }
@@ -180,6 +181,24 @@ export class ApiClient {
 
   deleteConversation(id: string): Promise<void> {
     return this.json<void>(`/api/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  // ---- documents ----
+
+  /** The user's documents, newest first. */
+  listDocuments(): Promise<DocumentInfo[]> {
+    return this.json<DocumentInfo[]>('/api/documents');
+  }
+
+  /** Uploads a plain-text or Markdown file; the server splits it into chunks and indexes them. */
+  uploadDocument(file: File): Promise<DocumentInfo> {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return this.json<DocumentInfo>('/api/documents', { method: 'POST', body: form });
+  }
+
+  deleteDocument(id: string): Promise<void> {
+    return this.json<void>(`/api/documents/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
 
   // ---- messages ----

@@ -88,6 +88,27 @@ export interface Conversation {
   pinned?: boolean;
   /** Archived conversations are listed only in the Archived view. */
   archived?: boolean;
+  /** Each reply first retrieves excerpts of the user's documents (the "Use my documents" setting). */
+  useDocuments?: boolean;
+}
+
+/** One of the user's documents (GET /api/documents). */
+export interface DocumentInfo {
+  id: string;
+  title: string;
+  /** Size of the text in UTF-8 bytes. */
+  bytes: number;
+  /** How many chunks it was split into. */
+  chunks: number;
+  createdAt: string;
+}
+
+/** A chunk of the user's documents a reply's prompt carried. */
+export interface MessageSource {
+  documentId: string;
+  title: string;
+  /** The chunk's position in the document, from 0. */
+  chunkIndex: number;
 }
 
 /** A model a conversation may use (GET /api/models). */
@@ -128,6 +149,8 @@ export interface Message {
   parentId?: string | null;
   /** The messages with the same parent (itself included), oldest first: its versions. Only in GET …/messages. */
   siblingIds?: string[] | null;
+  /** Assistant messages with "Use my documents": the document chunks its prompt carried, best first. */
+  sources?: MessageSource[] | null;
 }
 
 export interface Page<T> {
