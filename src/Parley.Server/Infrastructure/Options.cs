@@ -56,8 +56,8 @@ public sealed class RateLimitOptions
     public int MessagesPerMinute { get; set; } = 60;
 
     /// <summary>
-    /// Costly requests per user per minute, per node: imports (up to <c>Import:MaxBytes</c> each), account exports and new
-    /// share links. Default 10.
+    /// Costly requests per user per minute, per node: imports (up to <c>Import:MaxBytes</c> each), document uploads (up to
+    /// <c>Knowledge:MaxBytes</c>, perhaps embedded by the provider), account exports and new share links. Default 10.
     /// </summary>
     [Range(1, int.MaxValue, ErrorMessage = "RateLimits:BulkPerMinute must be between {1} and {2}.")]
     public int BulkPerMinute { get; set; } = 10;

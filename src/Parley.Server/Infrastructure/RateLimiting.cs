@@ -15,7 +15,7 @@ namespace Parley.Server.Infrastructure;
 /// </summary>
 public static class RateLimiting
 {
-    /// <summary>The policy of costly requests: <see cref="RateLimitOptions.BulkPerMinute"/> per user (imports, account exports, share links).</summary>
+    /// <summary>The policy of costly requests: <see cref="RateLimitOptions.BulkPerMinute"/> per user (imports, document uploads, account exports, share links).</summary>
     public const string BulkPolicy = "bulk";
 
     /// <summary>The policy of reads without login: <see cref="RateLimitOptions.PublicPerMinute"/> per client IP (shared links).</summary>

@@ -46,6 +46,7 @@ public static class DocumentsApi
             .Accepts<CreateDocumentRequest>("application/json", "multipart/form-data")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status502BadGateway)
+            .RequireRateLimiting(RateLimiting.BulkPolicy).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .DisableAntiforgery()
             .WithSummary("Upload a plain-text or Markdown document (multipart file, or JSON {title, text}); it is split into chunks and indexed.");
         group.MapGet("/", List).WithName("ListDocuments").WithSummary("List the caller's documents, newest first (at most 500).");
