@@ -26,7 +26,10 @@ namespace Parley.Server.Data.Migrations.Sqlite
     [Migration("20261127083000_Search")]
     public partial class Search : Migration
     {
-        private const string Tokenizer = "tokenize='unicode61 remove_diacritics 2'";
+        // prefix: extra index entries for the first 2, 3 and 4 characters of every token, so the query's last word (always a
+        // prefix) up to 4 characters is one index term the owner filter can step through, not a merge of every word that
+        // starts with it over all users' rows. Longer prefixes match fewer words; a one-letter last word merges.
+        private const string Tokenizer = "tokenize='unicode61 remove_diacritics 2', prefix='2 3 4'";
 
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
