@@ -182,9 +182,9 @@ internal static class SearchSeeder
     }
 
     /// <summary>
-    /// A PostgreSQL database: users, then conversations and messages through two binary COPY streams on two connections
-    /// (a conversation's row is flushed before its messages reach the server: conversations are copied first, messages
-    /// are buffered and copied after). Then <c>ANALYZE</c>.
+    /// A PostgreSQL database, on one connection: the users, then the conversations (kept in memory) and the messages
+    /// (spooled to a temporary file) through binary COPY, in that order so every message's conversation exists. Then
+    /// <c>ANALYZE</c>.
     /// </summary>
     internal sealed class PostgreSqlSink : ISink
     {
