@@ -56,7 +56,7 @@ public static class BenchApp
         var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds before measuring (tier-up JIT takes tens of seconds on a busy 2-core box: watch jit_pct).", DefaultValueFactory = _ => 5 };
         var users = new Option<int>("--users") { Description = "Users (clients share them round-robin; registering costs ~50 ms each).", DefaultValueFactory = _ => 64 };
 
-        var root = new RootCommand("Parley load benchmark: turns, ceiling, resident, streams, history, startup, follow.");
+        var root = new RootCommand("Parley load benchmark: turns, ceiling, resident, streams, history, startup, follow, search.");
 
         var perClient = new Option<int>("--conversations-per-client") { Description = "Conversations each client owns (it sends to them in turn).", DefaultValueFactory = _ => 2 };
         var noCeiling = new Option<bool>("--no-ceiling") { Description = "Skip measuring the GET /healthz ceiling first." };
@@ -122,6 +122,18 @@ public static class BenchApp
             [storedMessages, perConversation, runs], console, common,
             (context, parse, ct) => StartupScenario.RunAsync(context, new StartupScenario.Settings(
                 parse.GetValue(storedMessages), parse.GetValue(perConversation), parse.GetValue(runs)), ct)));
+
+        var searchUsers = new Option<int>("--users") { Description = "Users owning the data.", DefaultValueFactory = _ => 1000 };
+        var searchConversations = new Option<int>("--conversations-per-user") { Description = "Conversations per user.", DefaultValueFactory = _ => 50 };
+        var searchMessages = new Option<int>("--messages-per-conversation") { Description = "Messages per conversation.", DefaultValueFactory = _ => 20 };
+        var searchers = new Option<int>("--searchers") { Description = "Users (registered through the API) whose searches are timed, taking turns.", DefaultValueFactory = _ => 8 };
+        var queries = new Option<int>("--queries") { Description = "Timed queries per kind (common, two, rare, prefix, title).", DefaultValueFactory = _ => 200 };
+        var searchLimit = new Option<int>("--limit") { Description = "Results per query (the API's limit).", DefaultValueFactory = _ => 20 };
+        root.Subcommands.Add(Scenario("search", "GET /api/search over U×C×M stored messages of Zipf-distributed text: p50/p90/p99 per query kind.",
+            [searchUsers, searchConversations, searchMessages, searchers, queries, searchLimit], console, common,
+            (context, parse, ct) => SearchScenario.RunAsync(context, new SearchScenario.Settings(
+                parse.GetValue(searchUsers), parse.GetValue(searchConversations), parse.GetValue(searchMessages),
+                parse.GetValue(searchers), parse.GetValue(queries), parse.GetValue(searchLimit)), ct)));
 
         return root;
 

@@ -53,6 +53,11 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
     public Task StartupTimesAStartWithSeededMessages() =>
         RunAsync("startup", ["--messages", "100", "--messages-per-conversation", "50", "--runs", "1"], "messages=100 ", "startup_ms=");
 
+    [Fact(Timeout = Timeout)]
+    public Task SearchSeedsTheDatabaseAndTimesEveryQueryKind() =>
+        RunAsync("search", ["--users", "12", "--conversations-per-user", "20", "--messages-per-conversation", "6", "--searchers", "2", "--queries", "4"],
+            "messages=1440 ", "queries=20 ", "common_p99_ms=", "title_p99_ms=", "empty=common:0,");
+
     private async Task RunAsync(string scenario, string[] arguments, params string[] expected)
     {
         using var writer = new StringWriter();

@@ -167,9 +167,13 @@ public abstract class SearchTests<TFixture>(TFixture fixture) : ParleyTests<TFix
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    private static IEnumerable<Guid?> Ids(TurnBody turn) => new Guid?[] { turn.UserMessage.Id, turn.AssistantMessage.Id }.Order();
+    /// <summary>Sends the owner token of <paramref name="user"/> (the SQLite index's Owner column) as a query word.</summary>
+    protected static Task<PageBody<SearchResultBody>> SearchOwnerTokenAsync(HttpClient client, Guid user) =>
+        SearchAsync(client, "u" + user.ToString("N"));
 
-    private static async Task<PageBody<SearchResultBody>> SearchAsync(HttpClient client, string q, string extra = "")
+    private protected static IEnumerable<Guid?> Ids(TurnBody turn) => new Guid?[] { turn.UserMessage.Id, turn.AssistantMessage.Id }.Order();
+
+    private protected static async Task<PageBody<SearchResultBody>> SearchAsync(HttpClient client, string q, string extra = "")
     {
         using var response = await client.GetAsync($"/api/search?q={Uri.EscapeDataString(q)}{extra}", Cancel);
         return await response.ReadAsync<PageBody<SearchResultBody>>();
@@ -178,6 +182,52 @@ public abstract class SearchTests<TFixture>(TFixture fixture) : ParleyTests<TFix
 
 public sealed record SearchResultBody(Guid ConversationId, Guid? MessageId, string? Title, string Snippet, DateTimeOffset CreatedAt);
 
-public sealed class SearchOnSqlite(SqliteFixture fixture) : SearchTests<SqliteFixture>(fixture);
+public sealed class SearchOnSqlite(SqliteFixture fixture) : SearchTests<SqliteFixture>(fixture)
+{
+    // The index rows carry their owner (migration Search); deletes must remove exactly what inserts added, also when a
+    // conversation's delete cascades to its messages (the owner is looked up before the conversation's row is gone).
+    [Fact]
+    public async Task TheIndexMatchesTheTablesAfterConversationAndMessageDeletes()
+    {
+        var client = await Factory.CreateUserClientAsync();
+        var kept = await client.CreateConversationAsync("kept walnut");
+        var keptTurn = await client.SendAsync(kept.Id, "walnut kept");
+        var gone = await client.CreateConversationAsync("gone walnut");
+        await client.SendAsync(gone.Id, "walnut gone");
+        var removed = await client.SendAsync(kept.Id, "walnut removed directly");
+
+        using (var deleted = await client.DeleteAsync($"/api/conversations/{gone.Id}", Cancel))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        await using var scope = Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ParleyDbContext>();
+        await db.Database.ExecuteSqlAsync(
+            $"DELETE FROM \"Messages\" WHERE \"Id\" IN ({removed.UserMessage.Id}, {removed.AssistantMessage.Id})", Cancel);
+        await db.Database.ExecuteSqlRawAsync("""
+            INSERT INTO "MessageSearch"("MessageSearch") VALUES ('integrity-check');
+            INSERT INTO "ConversationSearch"("ConversationSearch") VALUES ('integrity-check');
+            """, Cancel);
+
+        var found = await SearchAsync(client, "walnut");
+        Assert.Equal(Ids(keptTurn).Prepend(null), found.Items.Select(i => i.MessageId).Order());
+    }
+
+    [Fact]
+    public async Task TheOwnerTokenIsNotASearchableWord()
+    {
+        var alice = await Factory.CreateUserClientAsync();
+        var bob = await Factory.CreateUserClientAsync();
+        var theirs = await bob.CreateConversationAsync("bob's");
+        await bob.SendAsync(theirs.Id, "hello");
+        var bobId = (await bob.GetFromJsonAsync<UserIdBody>("/api/users/me", Cancel))!.Id;
+
+        Assert.Empty((await SearchOwnerTokenAsync(alice, bobId)).Items);
+        Assert.Empty((await SearchOwnerTokenAsync(bob, bobId)).Items);
+    }
+
+    private sealed record UserIdBody(Guid Id);
+}
 
 public sealed class SearchOnPostgreSql(PostgreSqlFixture fixture) : SearchTests<PostgreSqlFixture>(fixture);

@@ -51,6 +51,9 @@ internal sealed class BenchServer : IAsyncDisposable
     /// <summary>The SQLite file (null on PostgreSQL).</summary>
     public string? SqliteDatabase => IsSqlite ? Path.Combine(DataDirectory, "parley.db") : null;
 
+    /// <summary>PostgreSQL: the connection string of the server's own database (null on SQLite).</summary>
+    public string? PostgreSqlConnectionString => IsSqlite ? null : Environment["ConnectionStrings__Parley"];
+
     /// <summary>The running process id.</summary>
     public int? Pid => _running && _process is { HasExited: false } process ? process.ProcessId : null;
 

@@ -78,26 +78,47 @@ public static class SearchApi
             r.ConversationId, r.MessageId, r.Title, r.Snippet ?? "", DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc))), next));
     }
 
-    // snippet(): column 0, markers « », "…" where text is cut, at most 16 tokens. bm25() is lower for better matches.
+    // The owner token narrows the match to the caller's rows inside the index (migration Search): FTS5 steps through the
+    // common words' doclists by rowid from one of the caller's rows to the next, so the work follows the caller's own
+    // matches. bm25 weights: Content 1, Owner 0 (the owner term adds nothing to the rank); bm25() is lower for better
+    // matches. The page is chosen on rank and time alone; snippet()/highlight() (they re-read and re-tokenize the text)
+    // run for the page's rows only, each through a rowid lookup in the index. snippet(): column 0, markers « », "…"
+    // where text is cut, at most 16 tokens.
     private static Task<List<SearchRow>> SearchSqliteAsync(
-        ParleyDbContext db, Guid userId, string match, int take, int offset, CancellationToken cancellationToken) =>
-        db.Database.SqlQuery<SearchRow>($"""
-            SELECT * FROM (
-                SELECT m."ConversationId" AS "ConversationId", m."Id" AS "MessageId", c."Title" AS "Title",
-                       snippet("MessageSearch", 0, '«', '»', '…', 16) AS "Snippet", m."CreatedAt" AS "CreatedAt",
-                       bm25("MessageSearch") AS "Rank"
-                FROM "MessageSearch"
-                JOIN "Messages" AS m ON m.rowid = "MessageSearch".rowid
-                JOIN "Conversations" AS c ON c."Id" = m."ConversationId"
-                WHERE "MessageSearch" MATCH {match} AND c."UserId" = {userId}
+        ParleyDbContext db, Guid userId, string words, int take, int offset, CancellationToken cancellationToken)
+    {
+        var messages = $"Owner : \"{OwnerToken(userId)}\" AND Content : ({words})";
+        var titles = $"Owner : \"{OwnerToken(userId)}\" AND Title : ({words})";
+        return db.Database.SqlQuery<SearchRow>($"""
+            WITH hits AS (
+                SELECT s.rowid AS "MessageRow", NULL AS "ConversationRow", m."ConversationId" AS "ConversationId", m."CreatedAt" AS "CreatedAt", bm25("MessageSearch", 1.0, 0.0) AS "Rank"
+                FROM "MessageSearch" AS s JOIN "Messages" AS m ON m.rowid = s.rowid
+                WHERE "MessageSearch" MATCH {messages}
                 UNION ALL
-                SELECT c."Id", NULL, c."Title", highlight("ConversationSearch", 0, '«', '»'), c."CreatedAt",
-                       2 * bm25("ConversationSearch")
-                FROM "ConversationSearch"
-                JOIN "Conversations" AS c ON c.rowid = "ConversationSearch".rowid
-                WHERE "ConversationSearch" MATCH {match} AND c."UserId" = {userId}
-            ) ORDER BY "Rank", "CreatedAt" DESC LIMIT {take} OFFSET {offset}
+                SELECT NULL, s.rowid, c."Id", c."CreatedAt", 2 * bm25("ConversationSearch", 1.0, 0.0)
+                FROM "ConversationSearch" AS s JOIN "Conversations" AS c ON c.rowid = s.rowid
+                WHERE "ConversationSearch" MATCH {titles}
+                ORDER BY "Rank", "CreatedAt" DESC LIMIT {take} OFFSET {offset}
+            )
+            SELECT h."ConversationId" AS "ConversationId", m."Id" AS "MessageId", c."Title" AS "Title",
+                   CASE WHEN h."MessageRow" IS NOT NULL
+                       THEN (SELECT snippet("MessageSearch", 0, '«', '»', '…', 16) FROM "MessageSearch" WHERE "MessageSearch" MATCH {messages} AND rowid = h."MessageRow")
+                       ELSE (SELECT highlight("ConversationSearch", 0, '«', '»') FROM "ConversationSearch" WHERE "ConversationSearch" MATCH {titles} AND rowid = h."ConversationRow")
+                   END AS "Snippet",
+                   h."CreatedAt" AS "CreatedAt", h."Rank" AS "Rank"
+            FROM hits AS h
+            JOIN "Conversations" AS c ON c."Id" = h."ConversationId"
+            LEFT JOIN "Messages" AS m ON m.rowid = h."MessageRow"
+            WHERE c."UserId" = {userId}
+            ORDER BY h."Rank", h."CreatedAt" DESC
             """).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The SQLite full-text token of a user's rows (the <c>Owner</c> column of <c>MessageSearch</c>/<c>ConversationSearch</c>):
+    /// <c>u</c> and the id's 32 hex digits; the index folds case, so it equals the triggers' <c>'u' || replace(UserId, '-', '')</c>.
+    /// </summary>
+    internal static string OwnerToken(Guid userId) => "u" + userId.ToString("N");
 
     // The page is chosen on the index and rank alone; ts_headline (costly: it re-parses the text) runs on that page only.
     private static Task<List<SearchRow>> SearchPostgreSqlAsync(
