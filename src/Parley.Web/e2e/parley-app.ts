@@ -85,8 +85,10 @@ export class ParleyApp {
   /** On a narrow screen the sidebar is a drawer behind a toggle. */
   async openSidebar() {
     if (!this.isNarrow) return;
-    if (await this.byTestId('new-conversation').isVisible()) return;
+    // The drawer's state, not its visibility: a drawer that is closing (its transition) is still visible for a moment.
+    if ((await this.byTestId('sidebar-toggle').getAttribute('aria-expanded')) === 'true') return;
     await this.byTestId('sidebar-toggle').click();
+    await expect(this.byTestId('sidebar-toggle')).toHaveAttribute('aria-expanded', 'true');
     await expect(this.byTestId('new-conversation')).toBeVisible();
   }
 
