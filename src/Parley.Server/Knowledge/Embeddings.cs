@@ -49,13 +49,7 @@ public sealed class ChunkEmbedder(IEmbeddingGenerator<string, Embedding<float>> 
         var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(BotSetup.HttpClientName);
         if (bot.Provider.Equals("openai", StringComparison.OrdinalIgnoreCase))
         {
-            var client = new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(bot.OpenAI.ApiKey) ? "none" : bot.OpenAI.ApiKey), new OpenAIClientOptions
-            {
-                Endpoint = bot.OpenAI.BaseUrl,
-                Transport = new HttpClientPipelineTransport(http),
-                RetryPolicy = new ClientRetryPolicy(0),
-            });
-            return client.GetEmbeddingClient(model).AsIEmbeddingGenerator();
+            return BotSetup.CreateOpenAIClient(bot, http).GetEmbeddingClient(model).AsIEmbeddingGenerator();
         }
 
         http.BaseAddress = bot.Ollama.BaseUrl;

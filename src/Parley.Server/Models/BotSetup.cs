@@ -128,13 +128,7 @@ public static class BotSetup
         var clients = new Dictionary<string, IChatClient>(StringComparer.Ordinal);
         if (bot.Provider.Equals("openai", StringComparison.OrdinalIgnoreCase))
         {
-            var openAI = new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(bot.OpenAI.ApiKey) ? "none" : bot.OpenAI.ApiKey), new OpenAIClientOptions
-            {
-                Endpoint = bot.OpenAI.BaseUrl,
-                Transport = new HttpClientPipelineTransport(http),
-                RetryPolicy = new ClientRetryPolicy(0), // the HttpClient's resilience handler retries
-                NetworkTimeout = TimeSpan.FromHours(1), // the engine's first-token and turn timeouts govern
-            });
+            var openAI = CreateOpenAIClient(bot, http, networkTimeout: TimeSpan.FromHours(1)); // the engine's first-token and turn timeouts govern
             foreach (var model in models)
             {
                 clients[model.Id] = openAI.GetChatClient(model.Id).AsIChatClient();
@@ -155,4 +149,21 @@ public static class BotSetup
             .UseLogging(loggers)
             .Build(services);
     }
+
+    /// <summary>
+    /// The OpenAI-compatible client of <c>Bot:OpenAI</c> (base URL, API key; "none" when unset, as local servers accept)
+    /// over <paramref name="http"/>, the model HttpClient whose resilience handler retries, so the SDK's own retries are
+    /// off. Used by the chat client and by Knowledge's embedding generator.
+    /// </summary>
+    /// <param name="bot">The bot settings.</param>
+    /// <param name="http">The model HttpClient (<see cref="HttpClientName"/>).</param>
+    /// <param name="networkTimeout">The SDK's per-request timeout; null keeps its default (100 s).</param>
+    internal static OpenAIClient CreateOpenAIClient(BotOptions bot, HttpClient http, TimeSpan? networkTimeout = null) =>
+        new(new ApiKeyCredential(string.IsNullOrEmpty(bot.OpenAI.ApiKey) ? "none" : bot.OpenAI.ApiKey), new OpenAIClientOptions
+        {
+            Endpoint = bot.OpenAI.BaseUrl,
+            Transport = new HttpClientPipelineTransport(http),
+            RetryPolicy = new ClientRetryPolicy(0),
+            NetworkTimeout = networkTimeout,
+        });
 }
