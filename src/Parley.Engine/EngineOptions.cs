@@ -33,8 +33,21 @@ public sealed class EngineOptions
     /// <summary>Tokens charged per accepted user message (<c>Quota:CostPerMessage</c>). Default 100.</summary>
     public long CostPerMessage { get; set; } = 100;
 
-    /// <summary>Most commits the writer puts in one database transaction (group commit). Default 256.</summary>
+    /// <summary>Most commits a writer (see <see cref="CommitWriters"/>) puts in one database transaction (group commit). Default 256.</summary>
     public int MaxCommitBatch { get; set; } = 256;
+
+    /// <summary>Most <see cref="CommitWriters"/>: 32.</summary>
+    public const int MaxCommitWriters = 32;
+
+    /// <summary>
+    /// Group-commit writers of this node, each with its own loop, database connection and transaction, committing
+    /// concurrently: 0 (the default) is automatic — 1 on SQLite, 4 on PostgreSQL; 1 to 32 sets it. Every write is routed
+    /// by its user to one writer (a hash of the user id), so all writes of a user — its conversations and its balance —
+    /// stay in one writer's queue, in order, and two writers of a node never lock the same rows. More writers overlap
+    /// the round trips and fsyncs of their batches (PostgreSQL); each holds one pooled connection. On SQLite, which lets
+    /// one transaction write at a time, a value above 1 stops the server at start.
+    /// </summary>
+    public int CommitWriters { get; set; }
 
     /// <summary>When true (the default), a turn goes on to completion when the client that sent it disconnects: the turn
     /// belongs to the conversation's grain, and only the stop endpoint or <see cref="TurnTimeout"/> ends it early (the
@@ -63,6 +76,8 @@ public sealed class EngineOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxContentLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(CostPerMessage, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCommitBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(CommitWriters);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(CommitWriters, MaxCommitWriters);
         ArgumentOutOfRangeException.ThrowIfLessThan(StreamBufferBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(TurnTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointInterval, TimeSpan.FromMilliseconds(100));

@@ -180,6 +180,8 @@ public abstract class ServerProcessTests<TFixture>(TFixture fixture) : ParleyTes
     [InlineData("Jwt:RefreshReuseGraceSeconds", "-1")]
     [InlineData("Engine:MailboxCapacity", "0")]
     [InlineData("Engine:CheckpointInterval", "00:00:00.050")]
+    [InlineData("Engine:CommitWriters", "-1")]
+    [InlineData("Engine:CommitWriters", "33")]
     [InlineData("Quota:CostPerMessage", "-5")]
     [InlineData("ForwardedHeaders:KnownProxies:0", "not-an-address")]
     public async Task AnOutOfRangeSettingStopsTheServerAtStartNamingTheKey(string key, string value)

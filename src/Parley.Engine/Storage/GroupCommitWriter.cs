@@ -17,7 +17,8 @@ namespace Parley.Engine.Storage;
 /// once per batch. A unique violation reruns each operation of the batch alone, so only the offending one is rejected.
 /// A transient failure of the transaction (a deadlock with another node, a busy database) reruns the whole batch, up to
 /// 4 attempts; any other failure fails every operation of the batch with the exception, and the connection is reopened
-/// for the next batch.
+/// for the next batch. A store may run several writers side by side, each for its share of the users
+/// (<see cref="PartitionedWriter"/>); each is still one loop, one connection and one transaction at a time.
 /// </remarks>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {

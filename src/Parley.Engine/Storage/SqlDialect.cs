@@ -45,6 +45,36 @@ public abstract class SqlDialect
     /// </summary>
     public virtual int MaxRowsPerInsert => 16;
 
+    /// <summary>
+    /// Group-commit writers the store runs when <see cref="EngineOptions.CommitWriters"/> is 0 (automatic): 1 on SQLite,
+    /// 4 on PostgreSQL. Measured with bench/Parley.Bench <c>turns</c> (64 clients, local PostgreSQL, fsync on): see
+    /// BENCHMARKS.md, issue 15.
+    /// </summary>
+    public virtual int DefaultCommitWriters => 1;
+
+    /// <summary>
+    /// Most group-commit writers the database can use at once: 1 on SQLite, whose single write lock lets one transaction
+    /// write at a time (a second writer would only wait for it), <see cref="EngineOptions.MaxCommitWriters"/> on PostgreSQL.
+    /// </summary>
+    public virtual int MaxCommitWriters => 1;
+
+    /// <summary>The number of group-commit writers to run for the setting <paramref name="configured"/> (0: <see cref="DefaultCommitWriters"/>).</summary>
+    /// <param name="configured"><see cref="EngineOptions.CommitWriters"/>: 0 (automatic) to <see cref="MaxCommitWriters"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The setting is negative or above <see cref="MaxCommitWriters"/> (the message says why).</exception>
+    public int CommitWriters(int configured)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(configured, nameof(EngineOptions.CommitWriters));
+        if (configured > MaxCommitWriters)
+        {
+            throw new ArgumentOutOfRangeException(nameof(EngineOptions.CommitWriters), configured,
+                MaxCommitWriters == 1
+                    ? "SQLite allows one writing transaction at a time: more than one group-commit writer would only wait for the other; use 0 or 1."
+                    : $"At most {MaxCommitWriters} group-commit writers.");
+        }
+
+        return configured == 0 ? DefaultCommitWriters : configured;
+    }
+
     /// <summary>Converts a GUID to the value bound for a uuid column.</summary>
     public abstract object Id(Guid id);
 
@@ -80,6 +110,10 @@ public abstract class SqlDialect
 
     private sealed class PostgreSqlDialect : SqlDialect
     {
+        public override int DefaultCommitWriters => 4;
+
+        public override int MaxCommitWriters => EngineOptions.MaxCommitWriters;
+
         public override string? SelectBalancesSql { get; } =
             $"SELECT {StoreSchema.UserColumns.Id}, {StoreSchema.UserColumns.TokenBalance} FROM {StoreSchema.Users} WHERE {StoreSchema.UserColumns.Id} = ANY(@p0)";
 

@@ -6,7 +6,8 @@ namespace Parley.Engine.Storage;
 
 /// <summary>
 /// <see cref="ITurnStore"/> over ADO.NET, for SQLite and PostgreSQL. Reads use pooled connections of the data source;
-/// every write goes through one <see cref="GroupCommitWriter"/> so concurrent turns share transactions.
+/// every write goes through a <see cref="GroupCommitWriter"/> so concurrent turns share transactions — one writer, or
+/// several that commit at once, each write routed by its user (<see cref="PartitionedWriter"/>).
 /// </summary>
 /// <remarks>
 /// The schema is the server's EF Core model (<see cref="StoreSchema"/> names its tables and columns); its migrations
@@ -34,29 +35,39 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
 
     private readonly DbDataSource _dataSource;
     private readonly SqlDialect _dialect;
-    private readonly GroupCommitWriter _writer;
+    private readonly PartitionedWriter _writer;
 
-    /// <summary>Creates the store and starts its writer.</summary>
-    /// <param name="dataSource">Connections to the database (pooled).</param>
+    /// <summary>Creates the store and starts its writers.</summary>
+    /// <param name="dataSource">Connections to the database (pooled); each writer holds one.</param>
     /// <param name="dialect">The database's <see cref="SqlDialect"/>.</param>
-    /// <param name="maxCommitBatch">Most operations per group commit.</param>
+    /// <param name="maxCommitBatch">Most operations per group commit, per writer.</param>
     /// <param name="logger">Logs failed commits.</param>
     /// <param name="metrics">Records each group commit's size and duration; none when null.</param>
-    public SqlTurnStore(DbDataSource dataSource, SqlDialect dialect, int maxCommitBatch, ILogger<SqlTurnStore> logger, EngineMetrics? metrics = null)
+    /// <param name="commitWriters"><see cref="EngineOptions.CommitWriters"/>: 0 (the default) for the dialect's
+    /// <see cref="SqlDialect.DefaultCommitWriters"/>, else 1 to its <see cref="SqlDialect.MaxCommitWriters"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="commitWriters"/> is out of the dialect's range.</exception>
+    public SqlTurnStore(DbDataSource dataSource, SqlDialect dialect, int maxCommitBatch, ILogger<SqlTurnStore> logger, EngineMetrics? metrics = null, int commitWriters = 0)
     {
         _dataSource = dataSource;
         _dialect = dialect;
-        _writer = new GroupCommitWriter(dataSource, dialect, maxCommitBatch, logger, metrics);
+        _writer = new PartitionedWriter(dataSource, dialect, dialect.CommitWriters(commitWriters), maxCommitBatch, logger, metrics);
     }
 
-    /// <summary>Transactions committed by the writer since start.</summary>
+    /// <summary>Group-commit writers this store runs (1 or more).</summary>
+    public int CommitWriters => _writer.Writers.Count;
+
+    /// <summary>Transactions committed by the writers since start.</summary>
     public long CommitBatches => _writer.Batches;
 
-    /// <summary>Operations (turn halves) committed by the writer since start.</summary>
+    /// <summary>Operations (turn halves) committed by the writers since start.</summary>
     public long CommitOperations => _writer.Operations;
 
-    /// <summary>Time the writer spent executing batches since start.</summary>
+    /// <summary>Time the writers spent executing batches since start, summed over the writers (so up to
+    /// <see cref="CommitWriters"/> × the wall-clock time).</summary>
     public TimeSpan CommitBusyTime => _writer.BusyTime;
+
+    /// <summary>The writer (0 to <see cref="CommitWriters"/> − 1) that commits every write of <paramref name="userId"/>.</summary>
+    public int CommitWriterOf(Guid userId) => PartitionedWriter.PartitionOf(userId, CommitWriters);
 
     /// <inheritdoc />
     public async Task<ConversationSnapshot?> LoadAsync(Guid conversationId, int maxMessages, CancellationToken cancellationToken)
@@ -160,6 +171,6 @@ public sealed partial class SqlTurnStore : ITurnStore, IAsyncDisposable
         return command;
     }
 
-    /// <summary>Stops the writer after it committed what was queued.</summary>
+    /// <summary>Stops the writers after they committed what was queued.</summary>
     public ValueTask DisposeAsync() => _writer.DisposeAsync();
 }

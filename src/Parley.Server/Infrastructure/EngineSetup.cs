@@ -12,8 +12,8 @@ namespace Parley.Server.Infrastructure;
 public static class EngineSetup
 {
     /// <summary>
-    /// Adds <see cref="ConversationClient"/>, <see cref="TurnProtocol"/>, <see cref="SqlTurnStore"/> (one group-commit
-    /// writer per node), the <see cref="IChatClient"/>, start-up recovery of this node's pending turns, and the silo.
+    /// Adds <see cref="ConversationClient"/>, <see cref="TurnProtocol"/>, <see cref="SqlTurnStore"/> (its group-commit
+    /// writers: <see cref="EngineOptions.CommitWriters"/>), the <see cref="IChatClient"/>, start-up recovery of this node's pending turns, and the silo.
     /// </summary>
     public static WebApplicationBuilder AddParleyEngine(this WebApplicationBuilder builder)
     {
@@ -30,7 +30,8 @@ public static class EngineSetup
             sp.GetRequiredService<SqlDialect>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxCommitBatch,
             sp.GetRequiredService<ILogger<SqlTurnStore>>(),
-            sp.GetRequiredService<EngineMetrics>()));
+            sp.GetRequiredService<EngineMetrics>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value.CommitWriters));
         services.AddSingleton(sp => new EngineMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<INodeDirectory, OrleansNodeDirectory>();
         services.AddSingleton(sp => new TurnProtocol(
@@ -59,14 +60,19 @@ public static class EngineSetup
     }
 }
 
-/// <summary>Validates <see cref="EngineOptions"/> at start, naming the out-of-range key (e.g. <c>Engine:MailboxCapacity</c>).</summary>
-internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+/// <summary>
+/// Validates <see cref="EngineOptions"/> at start, naming the out-of-range key (e.g. <c>Engine:MailboxCapacity</c>),
+/// and <see cref="EngineOptions.CommitWriters"/> against the database's range (<see cref="SqlDialect.CommitWriters"/>:
+/// more than 1 on SQLite stops the server).
+/// </summary>
+internal sealed class EngineOptionsValidator(SqlDialect dialect) : IValidateOptions<EngineOptions>
 {
     public ValidateOptionsResult Validate(string? name, EngineOptions options)
     {
         try
         {
             options.Validate();
+            dialect.CommitWriters(options.CommitWriters);
             return ValidateOptionsResult.Success;
         }
         catch (ArgumentException ex)
