@@ -11,12 +11,14 @@ using Parley.Server.Data;
 
 // The group-commit writer alone: K callers each commit whole turns (user message + reply + charge, as a non-streamed
 // echo turn does) to their own 2 conversations, back to back, straight into SqlTurnStore.
-//   dotnet bench/Parley.Bench.Writer/bin/Release/net10.0/Parley.Bench.Writer.dll sqlite|"<PostgreSQL connection string>" [users=64] [seconds=20] [clients=64]
+//   dotnet bench/Parley.Bench.Writer/bin/Release/net10.0/Parley.Bench.Writer.dll sqlite|"<PostgreSQL connection string>" [users=64] [seconds=20] [clients=64] [writers=0]
+// (writers: Engine:CommitWriters, 0 = the database's default)
 // Prints one WRITER line: turns/s, the process's CPU and allocation per turn, the mean batch and the writer's busy time per turn.
 var target = args.Length > 0 ? args[0] : "sqlite";
 var userCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 64;
 var seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 20;
 var clients = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 64;
+var writers = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0;
 var directory = Directory.CreateTempSubdirectory("parley-writer-").FullName;
 var onSqlite = target == "sqlite";
 System.Data.Common.DbDataSource dataSource;
@@ -65,7 +67,7 @@ await using (var db = context())
     await db.SaveChangesAsync();
 }
 
-var store = new SqlTurnStore(dataSource, onSqlite ? SqlDialect.Sqlite() : SqlDialect.PostgreSql, 256, NullLogger<SqlTurnStore>.Instance);
+var store = new SqlTurnStore(dataSource, onSqlite ? SqlDialect.Sqlite() : SqlDialect.PostgreSql, 256, NullLogger<SqlTurnStore>.Instance, commitWriters: writers);
 long turns = 0, refused = 0;
 var measuring = false;
 using var stop = new CancellationTokenSource();
@@ -115,7 +117,7 @@ var meanBatch = (double)committed / Math.Max(1, store.CommitBatches - batches);
 var busyPerTurn = (store.CommitBusyTime - busy).TotalMicroseconds / Math.Max(1, committed);
 var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"WRITER target={(onSqlite ? "sqlite" : "postgresql")} users={userCount} clients={clients} turns_per_s={count / elapsed:F0} cpu_us_per_turn={cpuPerTurn:F1} alloc_kb_per_turn={allocPerTurn:F2} mean_batch={meanBatch:F1} writer_busy_us_per_turn={busyPerTurn:F1} refused={Interlocked.Read(ref refused)} load={load}"));
+    $"WRITER target={(onSqlite ? "sqlite" : "postgresql")} users={userCount} clients={clients} writers={store.CommitWriters} turns_per_s={count / elapsed:F0} cpu_us_per_turn={cpuPerTurn:F1} alloc_kb_per_turn={allocPerTurn:F2} mean_batch={meanBatch:F1} writer_busy_us_per_turn={busyPerTurn:F1} refused={Interlocked.Read(ref refused)} load={load}"));
 await stop.CancelAsync();
 await Task.WhenAll(callers);
 await store.DisposeAsync();
