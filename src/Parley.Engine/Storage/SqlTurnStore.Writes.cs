@@ -7,7 +7,8 @@ namespace Parley.Engine.Storage;
 /// An operation checks before it writes: the balance against the one read at the start of the batch's transaction
 /// (<see cref="BalanceLedger"/>, less what earlier operations of the batch hold), then the conversation's version and
 /// the client message id in the <c>UPDATE</c> itself. A rejected operation has written nothing. Its messages and its balance change are left to the
-/// batch's end (<see cref="WriterSession.FlushAsync"/>): one multi-row <c>INSERT</c>, one <c>UPDATE</c> per user.
+/// batch's end (<see cref="WriterSession.FlushAsync"/>): one multi-row <c>INSERT</c>, one <c>UPDATE</c> per user, and
+/// the statements whose outcome it does not read (its ledger row, the settled user message) with them.
 /// </remarks>
 public sealed partial class SqlTurnStore
 {
@@ -112,7 +113,7 @@ public sealed partial class SqlTurnStore
                 var balance = ledger.Settle(user, cost, charge: true);
                 if (cost > 0)
                 {
-                    await session.ExecuteAsync(InsertLedgerEntry, ct,
+                    session.Defer(InsertLedgerEntry,
                         _dialect.Id(Guid.CreateVersion7()), userId, "message", -cost, balance, _dialect.Id(charged.Id), charged.CreatedAt);
                 }
 
@@ -139,7 +140,7 @@ public sealed partial class SqlTurnStore
                 return new CompleteOutcome(false, null);
             }
 
-            await session.ExecuteAsync(SettleUserMessage, ct, reply.Status, conversationId, reply.Sequence - 1, command.Refund);
+            session.Defer(SettleUserMessage, reply.Status, conversationId, reply.Sequence - 1, command.Refund);
             session.Insert(reply, null);
             // A refund's user was read (and on PostgreSQL locked) with the batch's balances, before any operation ran.
             long? balance = command.Refund > 0 && session.Ledger.Balance(command.UserId) is not null
@@ -147,7 +148,7 @@ public sealed partial class SqlTurnStore
                 : null;
             if (balance is not null)
             {
-                await session.ExecuteAsync(InsertLedgerEntry, ct,
+                session.Defer(InsertLedgerEntry,
                     _dialect.Id(Guid.CreateVersion7()), _dialect.Id(command.UserId), "refund", command.Refund, balance,
                     _dialect.Id(command.UserMessageId ?? reply.Id), reply.CreatedAt);
             }

@@ -30,6 +30,7 @@ internal sealed class WriterSession
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _returning = new(StringComparer.Ordinal);
     private readonly List<(StoredMessage Message, string? NodeId)> _inserts = [];
+    private readonly List<(string Sql, object?[] Values)> _deferred = [];
     private readonly List<Queued> _queued = [];
     private readonly List<long> _expected = [];
     private DbTransaction? _transaction;
@@ -56,6 +57,7 @@ internal sealed class WriterSession
         _transaction = transaction;
         Ledger.Clear();
         _inserts.Clear();
+        _deferred.Clear();
         _queued.Clear();
     }
 
@@ -178,8 +180,16 @@ internal sealed class WriterSession
     public void Insert(StoredMessage message, string? nodeId) => _inserts.Add((message, nodeId));
 
     /// <summary>
-    /// Writes what the batch's operations queued: one UPDATE per charged user, the messages in as few INSERTs as fit —
-    /// in one round trip (a <see cref="DbBatch"/>) when pipelined, else statement by statement.
+    /// Queues a statement whose outcome no operation reads (a ledger row, a settled status) for <see cref="FlushAsync"/>,
+    /// after the balances and messages: pipelined, it travels in the flush's round trip instead of a round of its own.
+    /// </summary>
+    /// <param name="sql">The statement, parameters <c>@p0</c>, <c>@p1</c>, ….</param>
+    /// <param name="values">Its parameter values, in order.</param>
+    public void Defer(string sql, params ReadOnlySpan<object?> values) => _deferred.Add((sql, values.ToArray()));
+
+    /// <summary>
+    /// Writes what the batch's operations queued: one UPDATE per charged user, the messages in as few INSERTs as fit, then
+    /// the <see cref="Defer">deferred</see> statements — in one round trip (a <see cref="DbBatch"/>) when pipelined, else statement by statement.
     /// </summary>
     /// <exception cref="BalanceChangedException">Another writer changed a balance since the batch read it (the batch reruns).</exception>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -221,6 +231,18 @@ internal sealed class WriterSession
                 }
 
                 offset += rows;
+            }
+
+            foreach (var (sql, values) in _deferred)
+            {
+                if (batch is null)
+                {
+                    await Bind(sql, values).ExecuteNonQueryAsync(cancellationToken);
+                }
+                else
+                {
+                    Add(batch, sql, values);
+                }
             }
 
             if (batch is { BatchCommands.Count: > 0 })
