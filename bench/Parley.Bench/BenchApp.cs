@@ -32,7 +32,22 @@ public static class BenchApp
 
     private static RootCommand BuildCommands(IAnsiConsole console)
     {
-        var url = new Option<Uri?>("--url") { Description = "An already running Parley server, e.g. http://127.0.0.1:5080 (loopback)." };
+        var url = new Option<Uri?>("--url")
+        {
+            Description = "An already running Parley server, e.g. http://127.0.0.1:5080 (loopback).",
+            // System.CommandLine 2.0 has no built-in Uri conversion: without this parser every --url was refused.
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed))
+                {
+                    return parsed;
+                }
+
+                result.AddError($"--url: '{text}' is not an absolute URL.");
+                return null;
+            },
+        };
         var selfHost = new Option<bool>("--self-host") { Description = "Start the server (the Release build of src/Parley.Server) on a free port with a temporary data directory. The default when --url is absent." };
         var serverDll = new Option<string?>("--server-dll") { Description = "Self-host this Parley.Server.dll instead of src/Parley.Server/bin/Release/net10.0." };
         var repo = new Option<string?>("--repo") { Description = "The repository root (found from the working directory by default)." };

@@ -90,17 +90,18 @@ public sealed record ConversationStatus(Guid? RunningTurn, int Queued, bool Cont
 /// <see cref="TurnProtocol"/> on it. Idle activations are collected after <see cref="EngineOptions.IdleTimeout"/>
 /// (Orleans' collection age), and shed under memory pressure.
 /// </summary>
+/// <remarks>
+/// Memory (issue 15): an activation lives as long as its conversation is resident, so between turns it holds only the
+/// <see cref="ConversationState"/> and an idle <see cref="TurnLine"/>; what a turn needs (its stop source, its sink and
+/// buffer, the line's wait queues) exists while the turn runs or waits, and is dropped when it ends.
+/// </remarks>
 /// <param name="protocol">The turn protocol.</param>
 /// <param name="metrics">Counts activations (the resident conversations of this node).</param>
 public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metrics) : Grain, IConversationGrain
 {
-    private readonly HashSet<Guid> _queued = [];
-    private readonly HashSet<Guid> _stopWhenStarted = [];
     private readonly TurnLine _line = new();
     private ConversationState _state = null!;
-    private Guid? _runningTurn;
-    private CancellationTokenSource? _runningStop;
-    private GrainTurnSink? _runningSink;
+    private GrainTurnSink? _running;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -120,22 +121,13 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     /// <inheritdoc />
     public async Task<TurnReply> RunTurnAsync(TurnCall call, ITurnObserver? observer)
     {
-        if (_queued.Count >= protocol.Options.MailboxCapacity)
+        if (_line.QueuedTurns >= protocol.Options.MailboxCapacity)
         {
             return new TurnReply([new TurnFailed(TurnError.QueueFull,
                 $"Too many messages are waiting in this conversation (at most {protocol.Options.MailboxCapacity}); retry shortly.")]);
         }
 
-        _queued.Add(call.TurnId);
-        try
-        {
-            await _line.EnterAsync();
-        }
-        finally
-        {
-            _queued.Remove(call.TurnId);
-        }
-
+        await _line.EnterAsync(call.TurnId);
         try
         {
             return await RunEnteredTurnAsync(call, observer);
@@ -149,14 +141,13 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     private async Task<TurnReply> RunEnteredTurnAsync(TurnCall call, ITurnObserver? observer)
     {
         using var stop = new CancellationTokenSource();
-        if (_stopWhenStarted.Remove(call.TurnId))
+        if (_line.TakeStopRequest(call.TurnId))
         {
             stop.Cancel();
         }
 
-        (_runningTurn, _runningStop) = (call.TurnId, stop);
-        var sink = new GrainTurnSink(observer, stop, protocol.Options);
-        _runningSink = sink;
+        var sink = new GrainTurnSink(call.TurnId, observer, stop, protocol.Options);
+        _running = sink;
         using var activity = EngineTelemetry.Source.StartActivity("parley.turn");
         activity?.SetTag("parley.conversation.id", call.Request.ConversationId);
         activity?.SetTag("parley.turn.streaming", call.Streaming);
@@ -166,7 +157,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
         }
         finally
         {
-            (_runningTurn, _runningStop, _runningSink) = (null, null, null);
+            _running = null;
             await sink.EndAsync();
         }
 
@@ -196,26 +187,26 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     /// <inheritdoc />
     public async Task<bool> StopAsync(Guid? turnId)
     {
-        if (_runningStop is { } running && (turnId is null || turnId == _runningTurn))
+        if (_running is { } running && (turnId is null || turnId == running.TurnId))
         {
-            await running.CancelAsync();
+            await running.Stop.CancelAsync();
             return true;
         }
 
-        return turnId is { } id && _queued.Contains(id) && _stopWhenStarted.Add(id);
+        return turnId is { } id && _line.StopWhenStarted(id);
     }
 
     /// <inheritdoc />
     public Task<TurnReply?> FollowAsync(string? lastEventId, ITurnObserver observer)
     {
-        if (_runningSink?.Buffer is not { } buffer)
+        if (_running is not { Buffer: { } buffer } running)
         {
             return Task.FromResult<TurnReply?>(null);
         }
 
-        if (buffer.Final is null && !_runningSink.Followers.Contains(observer))
+        if (buffer.Final is null && !running.Followers.Contains(observer))
         {
-            _runningSink.Followers.Add(observer); // a follower checking on a quiet turn calls again: it stays registered once
+            running.Followers.Add(observer); // a follower checking on a quiet turn calls again: it stays registered once
         }
 
         return Task.FromResult<TurnReply?>(new TurnReply([.. buffer.Replay(lastEventId)], protocol.Options.NodeId));
@@ -230,7 +221,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
 
     /// <inheritdoc />
     public Task<ConversationStatus> GetStatusAsync() =>
-        Task.FromResult(new ConversationStatus(_runningTurn, _queued.Count, _state.IsLoaded, protocol.Options.NodeId));
+        Task.FromResult(new ConversationStatus(_running?.TurnId, _line.QueuedTurns, _state.IsLoaded, protocol.Options.NodeId));
 
     /// <summary>Keeps the final event of a settled turn.</summary>
     private sealed class FinalEventSink : TurnSink
@@ -250,9 +241,15 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
     /// followers. A listener that stops listening is dropped; the turn stops with it only when the request's own observer
     /// left and <see cref="EngineOptions.ContinueOnDisconnect"/> is false.
     /// </summary>
-    private sealed class GrainTurnSink(ITurnObserver? observer, CancellationTokenSource stop, EngineOptions options) : TurnSink
+    private sealed class GrainTurnSink(Guid turnId, ITurnObserver? observer, CancellationTokenSource stop, EngineOptions options) : TurnSink
     {
         private ITurnObserver? _observer = observer;
+
+        /// <summary>The running turn.</summary>
+        public Guid TurnId { get; } = turnId;
+
+        /// <summary>Stops the running turn.</summary>
+        public CancellationTokenSource Stop { get; } = stop;
 
         public List<TurnEvent> Returned { get; } = [];
 
@@ -296,7 +293,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
                 return;
             }
 
-            if (stop.IsCancellationRequested)
+            if (Stop.IsCancellationRequested)
             {
                 return;
             }
@@ -306,7 +303,7 @@ public sealed class ConversationGrain(TurnProtocol protocol, EngineMetrics metri
                 _observer = null;
                 if (!options.ContinueOnDisconnect)
                 {
-                    await stop.CancelAsync();
+                    await Stop.CancelAsync();
                 }
             }
         }

@@ -24,7 +24,7 @@ public sealed partial class TurnProtocol
                 var path = await _store.LoadPathAsync(state.ConversationId, request.ParentId!.Value, _options.ContextWindowMessages, CancellationToken.None);
                 return path.Count > 0 && path[^1].Id == request.ParentId && path[^1].Role == MessageRoles.Assistant ? path : null;
             default:
-                return context.Window.Count > 0 && context.Window[^1].Role != MessageRoles.Assistant ? null : context.Window;
+                return context.LeafIsUser ? null : context.Window;
         }
     }
 
@@ -32,7 +32,7 @@ public sealed partial class TurnProtocol
         ConversationState state, ConversationContext context, TurnRequest request, Guid targetId, bool streaming, TurnSink sink, CancellationToken aborted)
     {
         // The target and its context: root → … → the user message it answers.
-        IReadOnlyList<StoredMessage> path = IndexInWindow(context, targetId) is var index and >= 1
+        IReadOnlyList<StoredMessage> path = context.IndexOf(targetId) is var index and >= 1
             ? context.Window.Take(index + 1).ToList()
             : await _store.LoadPathAsync(state.ConversationId, targetId, _options.ContextWindowMessages + 1, CancellationToken.None);
         if (path.Count == 0 || path[^1].Id != targetId)
@@ -144,18 +144,5 @@ public sealed partial class TurnProtocol
 
         await sink.EmitAsync(new AssistantCompleted(reply, await _store.GetBalanceAsync(request.UserId, CancellationToken.None) ?? 0));
         _metrics.Replayed();
-    }
-
-    private static int IndexInWindow(ConversationContext context, Guid messageId)
-    {
-        for (var i = context.Window.Count - 1; i >= 0; i--)
-        {
-            if (context.Window[i].Id == messageId)
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 }

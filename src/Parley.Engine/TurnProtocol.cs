@@ -276,7 +276,7 @@ public sealed partial class TurnProtocol
 
         _metrics.ContextMiss();
         var snapshot = await _store.LoadAsync(state.ConversationId, _options.ContextWindowMessages, CancellationToken.None);
-        state.Context = snapshot is null ? null : ConversationContext.From(snapshot, _options);
+        state.Context = snapshot is null ? null : ConversationContext.From(state.ConversationId, snapshot, _options);
         return state.Context;
     }
 

@@ -58,10 +58,44 @@ public sealed class ScenarioSmokeTests(ITestOutputHelper output)
         RunAsync("search", ["--users", "12", "--conversations-per-user", "20", "--messages-per-conversation", "6", "--searchers", "2", "--queries", "4"],
             "messages=1440 ", "queries=20 ", "common_p99_ms=", "title_p99_ms=", "empty=common:0,");
 
-    private async Task RunAsync(string scenario, string[] arguments, params string[] expected)
+    [Fact(Timeout = Timeout)]
+    public async Task AScenarioRunsAgainstAServerGivenByUrl()
+    {
+        var data = Directory.CreateTempSubdirectory("parley-bench-url-");
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(new ServerOptions
+            {
+                ServerDll = ServerDll,
+                Environment = new Dictionary<string, string?> { ["Parley__DataDirectory"] = data.FullName, ["RateLimits__Enabled"] = "false" },
+            }, TestContext.Current.CancellationToken);
+
+            await RunAsync("ceiling", ["--url", server.BaseAddress.ToString(), "--clients", "2", "--warmup", "0.2", "--duration", "0.5"], ["rps="], selfHost: false);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AUrlThatIsNotAbsoluteIsRefusedWithAMessage()
     {
         using var writer = new StringWriter();
-        var exitCode = await BenchApp.RunAsync([scenario, "--self-host", "--server-dll", ServerDll, .. arguments], writer, TestContext.Current.CancellationToken);
+
+        var exitCode = await BenchApp.RunAsync(["ceiling", "--url", "not-a-url"], writer, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("'not-a-url' is not an absolute URL", writer.ToString(), StringComparison.Ordinal);
+    }
+
+    private Task RunAsync(string scenario, string[] arguments, params string[] expected) => RunAsync(scenario, arguments, expected, selfHost: true);
+
+    private async Task RunAsync(string scenario, string[] arguments, string[] expected, bool selfHost)
+    {
+        using var writer = new StringWriter();
+        string[] target = selfHost ? ["--self-host", "--server-dll", ServerDll] : [];
+        var exitCode = await BenchApp.RunAsync([scenario, .. target, .. arguments], writer, TestContext.Current.CancellationToken);
         var printed = writer.ToString();
         output.WriteLine(printed);
 
