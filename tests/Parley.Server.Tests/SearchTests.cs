@@ -84,6 +84,23 @@ public abstract class SearchTests<TFixture>(TFixture fixture) : ParleyTests<TFix
     }
 
     [Fact]
+    public async Task ALastWordOfThreeLettersOrMoreIsAPrefixAndAShorterOneAWholeWord()
+    {
+        var client = await Factory.CreateUserClientAsync();
+        var conversation = await client.CreateConversationAsync("words");
+        await client.SendAsync(conversation.Id, "gopher tunnels");
+        await client.SendAsync(conversation.Id, "we go north");
+
+        // The echo bot repeats each message, so each text is stored twice (the user's and the reply).
+        Assert.Equal(2, (await SearchAsync(client, "go")).Items.Count); // the word "go", not "gopher"
+        Assert.All((await SearchAsync(client, "go")).Items, item => Assert.Contains("«go»", item.Snippet));
+        Assert.Equal(2, (await SearchAsync(client, "gop")).Items.Count); // 3 letters: a prefix of "gopher"
+        Assert.All((await SearchAsync(client, "gop")).Items, item => Assert.Contains("«gopher»", item.Snippet));
+        Assert.Empty((await SearchAsync(client, "we no")).Items); // "no" is not "north"
+        Assert.Equal(2, (await SearchAsync(client, "we nor")).Items.Count);
+    }
+
+    [Fact]
     public async Task DeletedConversationsLeaveTheIndex()
     {
         var client = await Factory.CreateUserClientAsync();

@@ -32,7 +32,7 @@ public static class SearchApi
 
     /// <summary>
     /// Searches the caller's messages (every message of every branch) and conversation titles. Every word of
-    /// <paramref name="q"/> must match, case- and accent-insensitively; the last word matches as a prefix. Results are
+    /// <paramref name="q"/> must match, case- and accent-insensitively; the last word matches as a prefix when it has 3 or more letters (<see cref="SearchTerms.MinPrefixLetters"/>), else as a whole word. Results are
     /// ranked by relevance (BM25 on SQLite, <c>ts_rank</c> on PostgreSQL; a title match weighs double), then newest
     /// first. A title match has a null <c>messageId</c>. <paramref name="limit"/> 1–50 (default 20); <paramref name="cursor"/>
     /// from the previous page. 400 when <c>q</c> holds no word or is longer than 500 characters, or on a bad limit or cursor.
