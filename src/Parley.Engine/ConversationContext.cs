@@ -209,27 +209,13 @@ internal sealed class ConversationContext
     /// </summary>
     public List<StoredMessage> History(long lastSequence, StoredMessage? next = null, IReadOnlyList<StoredMessage>? branch = null)
     {
-        List<StoredMessage> messages;
-        if (branch is null || (branch is WindowView view && view.Owner == this))
+        branch ??= Window;
+        var messages = new List<StoredMessage>(branch.Count + 1);
+        foreach (var message in branch)
         {
-            messages = new List<StoredMessage>(_count + 1);
-            for (var i = 0; i < _count; i++)
+            if (message.Sequence <= lastSequence && message.Status != MessageStatuses.Failed)
             {
-                if (_window[i].Sequence <= lastSequence && _window[i].Status != MessageStatuses.Failed)
-                {
-                    messages.Add(At(i));
-                }
-            }
-        }
-        else
-        {
-            messages = new List<StoredMessage>(branch.Count + 1);
-            foreach (var message in branch)
-            {
-                if (message.Sequence <= lastSequence && message.Status != MessageStatuses.Failed)
-                {
-                    messages.Add(message);
-                }
+                messages.Add(message);
             }
         }
 
@@ -362,7 +348,7 @@ internal sealed class ConversationContext
             HasParent ? ParentId : null, Sources);
     }
 
-    /// <summary>The window seen as <see cref="StoredMessage"/> records (built on access); <see cref="MoveTo"/> and <see cref="History"/> recognise it as the window itself.</summary>
+    /// <summary>The window seen as <see cref="StoredMessage"/> records (built on access); <see cref="MoveTo"/> recognises it as the window itself.</summary>
     private sealed class WindowView(ConversationContext owner) : IReadOnlyList<StoredMessage>
     {
         public ConversationContext Owner { get; } = owner;
